@@ -6,6 +6,8 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 DATASET ?= ml100k
 PRESET  ?=
+# the report folder: the dataset's name, or the folder's name for a bring-your-own LLaRA folder
+NAME := $(if $(wildcard $(DATASET)/.),$(notdir $(abspath $(DATASET))),$(DATASET))
 # a relative RECINTERPRETER_DATA (e.g. ../shared/data) is made absolute here, so notebooks run from nbs/ still find it
 ifneq ($(strip $(RECINTERPRETER_DATA)),)
 export RECINTERPRETER_DATA := $(abspath $(RECINTERPRETER_DATA))
@@ -41,9 +43,9 @@ test: install
 	$(PY) -m pytest -x -q tests
 
 eval: install
-	mkdir -p reports/$(DATASET)
-	$(VENV)/bin/papermill nbs/eval.ipynb reports/$(DATASET)/report.ipynb -p dataset $(DATASET) -p out_dir $(CURDIR)/reports $(PRESET_ARG) --cwd nbs
-	$(VENV)/bin/jupyter nbconvert --to html --no-input reports/$(DATASET)/report.ipynb --output report.html
+	mkdir -p reports/$(NAME)
+	$(VENV)/bin/papermill nbs/eval.ipynb reports/$(NAME)/report.ipynb -p dataset $(if $(wildcard $(DATASET)/.),$(abspath $(DATASET)),$(DATASET)) -p out_dir $(CURDIR)/reports $(PRESET_ARG) --cwd nbs
+	$(PY) -c "from recinterpreter.pipeline import render_report; print(render_report('reports/$(NAME)/report.ipynb'))"
 
 bench: install
 	$(PY) bench/run.py
