@@ -2,7 +2,7 @@
 evaluation as a per-sequence Python loop, as a ratio.
 
 Run: RECINTERPRETER_DATA=../shared/data .venv/bin/python bench/bench_recommenders.py [--models gru4rec,caser,sasrec]
-     [--eval-rows 2000] [--loop-rows 200] [--out bench/results_recommenders.json]
+     [--eval-rows 2000] [--loop-rows 200] [--threads N] [--out bench/results_recommenders.json]
 Takes about a minute or two on 2 CPU cores. Weights are freshly initialised: throughput does not depend on them.
 """
 from __future__ import annotations
@@ -55,8 +55,10 @@ def main():
     ap.add_argument('--train-steps', type=int, default=40, help='timed training steps per model (epoch time is extrapolated)')
     ap.add_argument('--eval-rows', type=int, default=2000, help='rows ranked in batched mode')
     ap.add_argument('--loop-rows', type=int, default=200, help='rows ranked in the per-sequence loop')
+    ap.add_argument('--threads', type=int, default=0, help='torch threads (0 = torch default); use 1 on a busy machine')
     ap.add_argument('--out', default='bench/results_recommenders.json')
     a = ap.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore'); data = load_dataset(a.dataset)
     seq, lens, nxt = data.tensors('train')
