@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install test eval bench clean export
+.PHONY: help install test eval bench clean export readme
 
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
@@ -52,3 +52,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) _proc _docs
+
+# README.md is generated from nbs/index.ipynb (which reads the committed reports/*/metrics.json)
+readme: install
+	cd nbs && ../$(VENV)/bin/jupyter nbconvert --execute --to notebook --inplace index.ipynb
+	$(VENV)/bin/nbdev_clean --fname nbs/index.ipynb
+	$(VENV)/bin/jupyter nbconvert --to markdown --no-input nbs/index.ipynb --output-dir . --output README
