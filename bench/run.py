@@ -13,6 +13,8 @@ Figures (printed as a table and written to bench/results.json):
   pieces and answer, concatenate their embeddings with its soft token in Python, then right-pad the list and run
   the LLM with `labels` (full-sequence logits, Hugging Face loss). Same LLM, rows, phrasing, autocast, batch size
   and adapter initialisation (each side trains its own copy). train_ratio = batched / loop.
+  train_ratio_cpu is the same ratio in process CPU time (tokens per CPU-second of this process), which is steadier
+  than wall time when other jobs share the CPUs.
 - gen_batched_seq_s / gen_single_seq_s: evaluation generation in sequences per second with
   `recinterpreter.interpret.generate_from_embeds` (greedy, KV-cached), 16 test prompts in one call against the same
   16 prompts one call each, same max_new_tokens. generate_ratio = batched / single.
@@ -86,12 +88,12 @@ def loop_loss(adapter, llm, tok, pb:PromptBuilder, states, items, which, amp):
 
 # ---------------------------------------------------------------- one timed training step
 def step(fn, adapter, opt, clip=1.0):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     loss, n_tok, cnt = fn()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(list(adapter.parameters()), clip)
     opt.step(); opt.zero_grad(set_to_none=True)
-    return time.perf_counter() - t, float(loss.detach()), n_tok, cnt
+    return time.perf_counter() - t, float(loss.detach()), n_tok, cnt, time.process_time() - c
 
 def llm_counts(llm) -> dict:
     "Non-embedding parameter count N, vocabulary V and width D."
@@ -180,7 +182,8 @@ def main(argv=None):
         rs = rs[1:]                                             # drop the warm-up step
         sec = sum(r[0] for r in rs); tgt = sum(r[2] for r in rs)
         fl = sum(model_flops(r[3], llm_c) for r in rs); real = sum(r[3]['real'] for r in rs)
-        return dict(seconds=round(sec, 3), s_per_step=round(sec / len(rs), 3), target_tokens=tgt,
+        cpu = sum(r[4] for r in rs)
+        return dict(cpu_seconds=round(cpu, 3), target_tok_cpu_s=round(tgt / cpu, 1), seconds=round(sec, 3), s_per_step=round(sec / len(rs), 3), target_tokens=tgt,
                     target_tok_s=round(tgt / sec, 1), llm_tokens=real, llm_tok_s=round(real / sec, 1),
                     model_gflop_s=round(fl / sec / 1e9, 2), last_loss=round(rs[-1][1], 4))
     tb, tl = summ(res['batched']), summ(res['loop'])
@@ -216,6 +219,7 @@ def main(argv=None):
         mfu_vs_fp32=round(tb['model_gflop_s'] / mm32['median_gflops'], 4),
         mfu_vs_bf16=round(tb['model_gflop_s'] / mm16['median_gflops'], 4) if mm16 else None,
         mfu_loop=round(tl['model_gflop_s'] / peak, 4),
+        train_ratio_cpu=round(tb['target_tok_cpu_s'] / tl['target_tok_cpu_s'], 2),
         train_batched_tok_s=tb['target_tok_s'], train_loop_tok_s=tl['target_tok_s'],
         train_batched=tb, train_loop=tl,
         first_step_loss=first, first_step_loss_match=bool(loss_match),
@@ -237,6 +241,7 @@ def main(argv=None):
           f'autocast {out["autocast"]}, {out["threads"]} threads, load avg {out["load_avg"][0]:.1f} on {out["cpus"]} CPUs')
     line('', 'batched', 'per-sample', 'ratio')
     line(f'train: target tokens/s (B={B}, {a.steps} steps)', tb['target_tok_s'], tl['target_tok_s'], out['train_ratio'])
+    line('train: target tokens per CPU-second', tb['target_tok_cpu_s'], tl['target_tok_cpu_s'], out['train_ratio_cpu'])
     line('train: s/step', tb['s_per_step'], tl['s_per_step'], round(tl['s_per_step'] / tb['s_per_step'], 2))
     line('train: LLM tokens/s (real, run)', tb['llm_tok_s'], tl['llm_tok_s'], '')
     line('train: model GFLOP/s', tb['model_gflop_s'], tl['model_gflop_s'], '')
