@@ -509,7 +509,9 @@ d = { 'settings': { 'branch': 'main',
                                       'recinterpreter.train.plot_loss': ('train.html#plot_loss', 'recinterpreter/train.py'),
                                       'recinterpreter.train.plot_losses': ('train.html#plot_losses', 'recinterpreter/train.py'),
                                       'recinterpreter.train.schedule': ('train.html#schedule', 'recinterpreter/train.py'),
+                                      'recinterpreter.train.title_embeddings': ('train.html#title_embeddings', 'recinterpreter/train.py'),
                                       'recinterpreter.train.train_adapter': ('train.html#train_adapter', 'recinterpreter/train.py'),
                                       'recinterpreter.train.train_or_load_adapter': ( 'train.html#train_or_load_adapter',
                                                                                       'recinterpreter/train.py'),
-                                      'recinterpreter.train.validation_loss': ('train.html#validation_loss', 'recinterpreter/train.py')}}}
+                                      'recinterpreter.train.validation_loss': ('train.html#validation_loss', 'recinterpreter/train.py'),
+                                      'recinterpreter.train.warm_start': ('train.html#warm_start', 'recinterpreter/train.py')}}}
