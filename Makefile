@@ -38,6 +38,8 @@ install: $(STAMP)
 export: install
 	$(VENV)/bin/nbdev_export
 
+# tests run single-threaded: small models on a shared 2-core machine are 5-25x slower with 2 contending threads
+test: export OMP_NUM_THREADS ?= 1
 test: install
 	$(VENV)/bin/nbdev_test --n_workers 1 --do_print --timing
 	$(PY) -m pytest -x -q tests
