@@ -13,6 +13,11 @@ Figures (printed as a table and written to bench/results.json):
   pieces and answer, concatenate their embeddings with its soft token in Python, then right-pad the list and run
   the LLM with `labels` (full-sequence logits, Hugging Face loss). Same LLM, rows, phrasing, autocast, batch size
   and adapter initialisation (each side trains its own copy). train_ratio = batched / loop.
+  Our path runs inside `recinterpreter.train.training_llm`, as `train_adapter` does: the frozen Linear weights held
+  in bf16 once instead of recast by autocast on every call, and the eager attention on CPU (TrainConfig.attn='auto').
+  The loop runs on the LLM as loaded (float32 weights under the same autocast, the model's own SDPA attention), as
+  the paper's code would. train_ratio_same_llm is the ratio against a third side, the same loop inside the same
+  `training_llm` settings: it isolates what batching and splicing alone buy.
   train_ratio_cpu is the same ratio in process CPU time (tokens per CPU-second of this process), which is steadier
   than wall time when other jobs share the CPUs.
 - gen_batched_seq_s / gen_single_seq_s: evaluation generation in sequences per second with
@@ -43,7 +48,7 @@ from recinterpreter.recommender import train_or_load
 from recinterpreter.llm import load_llm, count_trainable
 from recinterpreter.adapter import AdapterConfig, build_adapter
 from recinterpreter.prompts import PromptBuilder, SPLICE
-from recinterpreter.train import Examples, Reader, TrainConfig, autocast_dtype, cpu_has_bf16
+from recinterpreter.train import Examples, Reader, TrainConfig, autocast_dtype, cpu_has_bf16, training_llm, attn_for
 from recinterpreter.interpret import generate_from_embeds
 
 HERE = Path(__file__).resolve().parent
@@ -115,6 +120,7 @@ def main(argv=None):
     p.add_argument('--steps', type=int, default=5, help='timed training steps per side (after 1 warm-up step)')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch default)')
     p.add_argument('--autocast', default='auto', choices=['auto', 'bf16', 'off'], help="LLM autocast (train_adapter's default: auto)")
+    p.add_argument('--attn', default=TrainConfig().attn, help="our path's attention while training (TrainConfig.attn; default: auto)")
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--gen-batch', type=int, default=16)
     p.add_argument('--max-new-tokens', type=int, default=24)
@@ -141,9 +147,13 @@ def main(argv=None):
     ad_b = build_adapter(AdapterConfig(), d, L, llm_c['D'], llm=llm).train()
     ad_l = copy.deepcopy(ad_b)                                  # same initialisation, own optimiser
     assert count_trainable(llm) == 0 and count_trainable(rec) == 0
+    ad_f = copy.deepcopy(ad_b)                                  # the loop inside training_llm
     reader = Reader(ad_b, llm, pb, amp, share_prefix=True)
     opt_b = torch.optim.AdamW(ad_b.parameters(), lr=1e-3, weight_decay=1e-6)
     opt_l = torch.optim.AdamW(ad_l.parameters(), lr=1e-3, weight_decay=1e-6)
+    opt_f = torch.optim.AdamW(ad_f.parameters(), lr=1e-3, weight_decay=1e-6)
+    attn = attn_for(a.attn, torch.device('cpu'))
+    fast = lambda: training_llm(llm, amp, attn)                 # what train_adapter wraps its loop in
     n_steps = a.steps + 1
     rows = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(0))[:n_steps * B]
     ex = Examples(scheme, rec, data, 'train', rows)
@@ -157,22 +167,25 @@ def main(argv=None):
         return loss, n, dict(real=int(b.attention_mask.sum()) - (B - 1) * P, prefix=P,
                              before_soft=0, target=b.n_target_tokens)
     # note: `batched` is Reader.forward spelt out, to read the batch's shape; checked equal to Reader below
-    res = {'batched': [], 'loop': []}
+    res = {'batched': [], 'loop': [], 'loop_same': []}
     for s in range(n_steps):
         st, items = ex.batch(torch.arange(s * B, (s + 1) * B))
         which = random.Random(s).randrange(pb.n_phrasings)
-        order = ['batched', 'loop'] if s % 2 == 0 else ['loop', 'batched']
+        order = list(res) if s % 2 == 0 else list(res)[::-1]
         for side in order:
             if side == 'batched':
-                if s == 0:  # Reader (what train_adapter runs) on the same weights, before the first update
-                    with torch.no_grad(): ref = float(reader(st, items, which)[0])
-                r = step(lambda: batched(st, items, which), ad_b, opt_b)
-            else:
+                with fast():
+                    if s == 0:  # Reader (what train_adapter runs) on the same weights, before the first update
+                        with torch.no_grad(): ref = float(reader(st, items, which)[0])
+                    r = step(lambda: batched(st, items, which), ad_b, opt_b)
+            elif side == 'loop':
                 r = step(lambda: loop_loss(ad_l, llm, tok, pb, st, items, which, amp), ad_l, opt_l)
+            else:
+                with fast(): r = step(lambda: loop_loss(ad_f, llm, tok, pb, st, items, which, amp), ad_f, opt_f)
             res[side].append(r)
-        print(f'step {s}{" (warm-up)" if s == 0 else ""}: batched {res["batched"][-1][0]:.2f} s loss {res["batched"][-1][1]:.4f} | '
-              f'loop {res["loop"][-1][0]:.2f} s loss {res["loop"][-1][1]:.4f}', file=sys.stderr, flush=True)
-    first = dict(batched=res['batched'][0][1], loop=res['loop'][0][1], reader=ref)
+        print(f'step {s}{" (warm-up)" if s == 0 else ""}: ' + ' | '.join(f'{k} {v[-1][0]:.2f} s loss {v[-1][1]:.4f}' for k, v in res.items()),
+              file=sys.stderr, flush=True)
+    first = dict(batched=res['batched'][0][1], loop=res['loop'][0][1], loop_same=res['loop_same'][0][1], reader=ref)
     # the two paths must compute the same loss on the same weights (step 0, before any update)
     tol = 0.05 if amp is not None else 1e-3
     loss_match = abs(first['batched'] - first['loop']) <= tol * max(1.0, abs(first['loop']))
@@ -186,7 +199,7 @@ def main(argv=None):
         return dict(cpu_seconds=round(cpu, 3), target_tok_cpu_s=round(tgt / cpu, 1), seconds=round(sec, 3), s_per_step=round(sec / len(rs), 3), target_tokens=tgt,
                     target_tok_s=round(tgt / sec, 1), llm_tokens=real, llm_tok_s=round(real / sec, 1),
                     model_gflop_s=round(fl / sec / 1e9, 2), last_loss=round(rs[-1][1], 4))
-    tb, tl = summ(res['batched']), summ(res['loop'])
+    tb, tl, tf = summ(res['batched']), summ(res['loop']), summ(res['loop_same'])
 
     # ---------------------------------------------------------------- generation
     ad_b.eval()
@@ -220,8 +233,9 @@ def main(argv=None):
         mfu_vs_bf16=round(tb['model_gflop_s'] / mm16['median_gflops'], 4) if mm16 else None,
         mfu_loop=round(tl['model_gflop_s'] / peak, 4),
         train_ratio_cpu=round(tb['target_tok_cpu_s'] / tl['target_tok_cpu_s'], 2),
-        train_batched_tok_s=tb['target_tok_s'], train_loop_tok_s=tl['target_tok_s'],
-        train_batched=tb, train_loop=tl,
+        train_ratio_same_llm=round(tb['target_tok_s'] / tf['target_tok_s'], 2),
+        train_batched_tok_s=tb['target_tok_s'], train_loop_tok_s=tl['target_tok_s'], train_loop_same_tok_s=tf['target_tok_s'],
+        train_batched=tb, train_loop=tl, train_loop_same=tf, train_attn=attn or llm.config._attn_implementation,
         first_step_loss=first, first_step_loss_match=bool(loss_match),
         gen_batched_seq_s=round(gb_rate, 3), gen_single_seq_s=round(gs_rate, 3),
         gen=dict(n_prompts=n_gen, max_new_tokens=a.max_new_tokens, batched_s=[round(x, 3) for x in gen_b],
@@ -242,6 +256,7 @@ def main(argv=None):
     line('', 'batched', 'per-sample', 'ratio')
     line(f'train: target tokens/s (B={B}, {a.steps} steps)', tb['target_tok_s'], tl['target_tok_s'], out['train_ratio'])
     line('train: target tokens per CPU-second', tb['target_tok_cpu_s'], tl['target_tok_cpu_s'], out['train_ratio_cpu'])
+    line('train: vs the loop in the same training_llm', tb['target_tok_s'], tf['target_tok_s'], out['train_ratio_same_llm'])
     line('train: s/step', tb['s_per_step'], tl['s_per_step'], round(tl['s_per_step'] / tb['s_per_step'], 2))
     line('train: LLM tokens/s (real, run)', tb['llm_tok_s'], tl['llm_tok_s'], '')
     line('train: model GFLOP/s', tb['model_gflop_s'], tl['model_gflop_s'], '')
