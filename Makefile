@@ -17,13 +17,14 @@ STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install test eval bench clean export readme
+.PHONY: help install test eval bench bench-gpu clean export readme
 
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
+	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
 $(STAMP): settings.ini setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +52,10 @@ eval: install
 
 bench: install
 	$(PY) bench/run.py
+
+DEVICE ?= auto
+bench-gpu: install
+	$(PY) bench/gpu.py --device $(DEVICE)
 
 clean:
 	rm -rf $(VENV) _proc _docs

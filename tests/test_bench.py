@@ -1,0 +1,36 @@
+"""Smoke runs of the benchmarks on the CPU with the tiny LLM: they must run from a clean clone and report sane figures.
+
+The figures themselves (SmolLM2 ratios, MFU) come from `make bench`; these tests check the scripts' logic and output."""
+import importlib.util, json, math, sys
+from pathlib import Path
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent/'bench'
+
+def _load(name):
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(f'bench_{name}', BENCH/f'{name}.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_gpu_script_on_cpu(data_root, tmp_path):
+    "The paper-preset GPU script, on the CPU with a tiny budget: both schemes train, generate and are written out."
+    out = _load('gpu').main(['--device', 'cpu', '--llm', 'tiny', '--steps', '2', '--gen-batch', '3', '--max-new-tokens', '4',
+                             '--out', str(tmp_path/'gpu.json')])
+    assert json.loads((tmp_path/'gpu.json').read_text()) == json.loads(json.dumps(out))
+    assert out['device'] == 'cpu' and out['preset'] == 'paper' and out['batch_size'] == 16 and out['adapter']['kind'] == 'conv'
+    assert set(out['schemes']) == {'recovery', 'residual'}
+    for r in out['schemes'].values():
+        assert r['steps'] == 2 and r['target_tok_s'] > 0 and r['gen_prompts'] == 3 and r['gen_seq_s'] > 0
+        assert math.isfinite(r['first_val_loss']) and math.isfinite(r['last_val_loss'])
+        assert 0 < r['mfu'] < 1 and r['llm_tokens_per_target'] > 1
+        assert r['attn'] == 'eager'                        # TrainConfig.attn='auto' trains with eager attention on CPU
+
+def test_cpu_bench_smoke(data_root, tmp_path):
+    "`make bench` logic with the tiny LLM: both training paths compute the same first loss; batched = single generation."
+    out = _load('run').main(['--llm', 'tiny', '--steps', '1', '--gen-batch', '4', '--max-new-tokens', '4', '--matmul-n', '512',
+                             '--out', str(tmp_path/'b.json')])
+    for k in ('train_ratio', 'generate_ratio', 'mfu', 'train_ratio_same_llm'): assert out[k] > 0, k
+    assert out['first_step_loss_match'] and abs(out['first_step_loss']['batched'] - out['first_step_loss']['reader']) < 1e-4
+    assert out['gen']['same_texts'] == 4
+    assert out['train_batched']['target_tokens'] == out['train_loop']['target_tokens'] == out['train_loop_same']['target_tokens']
