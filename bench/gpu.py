@@ -13,7 +13,7 @@ Without one it runs on the CPU with whatever budget you give it, e.g. the smoke 
 Under `accelerate launch --multi_gpu` every process trains its own slice of each batch (see 07_train); rank 0 prints.
 """
 from __future__ import annotations
-import argparse, json, os, platform, statistics, sys, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 
 os.environ.setdefault('RECINTERPRETER_DATA', str(Path(__file__).resolve().parents[1].parent/'shared'/'data'))
@@ -29,16 +29,7 @@ from recinterpreter.interpret import generate_from_embeds
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import llm_counts  # noqa: E402  (same parameter counting as the CPU benchmark)
-
-def matmul_rate(dev:torch.device, dtype:torch.dtype, n:int=4096, reps:int=10) -> float:
-    "Median GFLOP/s of an n x n matmul in `dtype` on `dev`."
-    a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
-    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
-    torch.matmul(a, b); sync(); ts = []
-    for _ in range(reps):
-        t = time.perf_counter(); torch.matmul(a, b); sync(); ts.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(ts) / 1e9
+from run import llm_counts, matmul_gflops  # noqa: E402  (the same counting and matmul timing as the CPU benchmark)
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,7 +51,7 @@ def main(argv=None):
     c = llm_counts(llm)
     _, _, acfg, tcfg0 = next(r for r in adapter_runs(params) if r[1] == 'sasrec')
     amp = autocast_dtype(tcfg0.autocast, dev)
-    rate = matmul_rate(dev, amp or next(llm.parameters()).dtype)
+    rate = matmul_gflops(4096, 10, amp or next(llm.parameters()).dtype, dev)['median_gflops']
     rows = {}
     for scheme in ('recovery', 'residual'):
         tcfg = tcfg0.override(steps=a.steps, val_every=0, val_rows=64, ckpt_every=0, warmup=min(tcfg0.warmup, a.steps))

@@ -54,14 +54,15 @@ from recinterpreter.interpret import generate_from_embeds
 HERE = Path(__file__).resolve().parent
 
 # ---------------------------------------------------------------- matmul rate
-def matmul_gflops(n:int=2048, reps:int=5, dtype=torch.float32) -> dict:
-    "Median and best GFLOP/s of an n x n matmul in `dtype` (after one warm-up)."
+def matmul_gflops(n:int=2048, reps:int=5, dtype=torch.float32, device='cpu') -> dict:
+    "Median and best GFLOP/s of an n x n matmul in `dtype` on `device` (after one warm-up)."
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
-    torch.matmul(a, b)
+    a, b = (torch.randn(n, n, generator=g).to(device=device, dtype=dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
+    torch.matmul(a, b); sync()
     ts = []
     for _ in range(reps):
-        t = time.perf_counter(); torch.matmul(a, b); ts.append(time.perf_counter() - t)
+        t = time.perf_counter(); torch.matmul(a, b); sync(); ts.append(time.perf_counter() - t)
     fl = 2 * n ** 3 / 1e9
     return dict(n=n, reps=reps, median_gflops=round(fl / statistics.median(ts), 1), best_gflops=round(fl / min(ts), 1))
 
