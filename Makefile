@@ -6,13 +6,21 @@ PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 DATASET ?= ml100k
 PRESET  ?=
-# the report folder: the dataset's name, or the folder's name for a bring-your-own LLaRA folder
-NAME := $(if $(wildcard $(DATASET)/.),$(notdir $(abspath $(DATASET))),$(DATASET))
 # a relative RECINTERPRETER_DATA (e.g. ../shared/data) is made absolute here, so notebooks run from nbs/ still find it
 ifneq ($(strip $(RECINTERPRETER_DATA)),)
 export RECINTERPRETER_DATA := $(abspath $(RECINTERPRETER_DATA))
 endif
-PRESET_ARG := $(if $(PRESET),-p preset $(PRESET),)
+# a make value as one single-quoted shell word
+sq = '$(subst ','"'"',$(1))'
+# `make eval` refuses a bad DATASET/PRESET or a misspelt command-line variable (DATSET=steam, dataset=steam) at once,
+# in one line, before installing anything or starting a kernel (tools/make_eval.py check: stdlib only, python -S)
+ifneq ($(filter eval,$(MAKECMDGOALS)),)
+CLI_VARS := $(strip $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $v)),$v)))
+EVAL_CHECK := $(shell $(firstword $(wildcard $(VENV)/bin/python) python3) -S tools/make_eval.py check $(call sq,$(DATASET)) $(call sq,$(PRESET)) $(foreach v,$(CLI_VARS),$(call sq,$v=$(value $v))) 2>&1)
+ifneq ($(EVAL_CHECK),)
+$(error $(EVAL_CHECK))
+endif
+endif
 STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -22,7 +30,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
-	@echo "make eval DATASET=ml100k [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/"
+	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
@@ -45,10 +53,10 @@ test: install
 	$(VENV)/bin/nbdev_test --n_workers 1 --do_print --timing
 	$(PY) -m pytest -x -q tests
 
+# papermill runs into reports/.tmp-<out>-<pid>/; reports/<out>/ is replaced only when the run and its rendering succeed.
+# <out> is the dataset's name for the default preset (the committed reports), <name>-<preset> otherwise (git-ignored).
 eval: install
-	mkdir -p reports/$(NAME)
-	$(VENV)/bin/papermill nbs/eval.ipynb reports/$(NAME)/report.ipynb -p dataset $(if $(wildcard $(DATASET)/.),$(abspath $(DATASET)),$(DATASET)) -p out_dir $(CURDIR)/reports $(PRESET_ARG) --cwd nbs
-	$(PY) -c "from recinterpreter.pipeline import render_report; print(render_report('reports/$(NAME)/report.ipynb'))"
+	@$(PY) tools/make_eval.py run $(call sq,$(DATASET)) $(call sq,$(PRESET))
 
 bench: install
 	$(PY) bench/run.py

@@ -23,6 +23,13 @@ Figures (printed as a table and written to bench/results.json):
 - gen_batched_seq_s / gen_single_seq_s: evaluation generation in sequences per second with
   `recinterpreter.interpret.generate_from_embeds` (greedy, KV-cached), 16 test prompts in one call against the same
   16 prompts one call each, same max_new_tokens. generate_ratio = batched / single.
+- cand_batched_per_s / cand_single_per_s: candidate-likelihood scoring (the residual scheme's 20 candidates per row:
+  the true item and 19 popularity-drawn negatives) in candidates per second. "batched" is
+  `recinterpreter.candidates.candidate_loglik`: a batch of rows' prompts (soft tokens spliced) run once, the tokens
+  every candidate shares moved into that pass, its KV cache repeated for each row's candidates. "single" scores one
+  candidate at a time as its own full sequence (prompt + answer, one forward pass, summed log-probabilities of the
+  answer tokens), as a naive evaluation would. cand_ratio = batched / single; cand_max_gap_diff checks that both give
+  the same gaps between a row's candidates (they differ only by a per-row constant, the shared words' log-prob).
 - matmul_fp32_gflops / matmul_bf16_gflops: median rate of an n x n `torch.matmul` (2 n^3 FLOPs) timed in this run.
 - mfu: model FLOP/s of batched training over the matmul rate of the dtype the LLM computes in (bf16 when training
   autocasts to bf16, else fp32); mfu_vs_fp32 / mfu_vs_bf16 give it against each rate. Model FLOPs per step count the
@@ -50,6 +57,7 @@ from recinterpreter.adapter import AdapterConfig, build_adapter
 from recinterpreter.prompts import PromptBuilder, SPLICE
 from recinterpreter.train import Examples, Reader, TrainConfig, autocast_dtype, cpu_has_bf16, training_llm, attn_for
 from recinterpreter.interpret import generate_from_embeds
+from recinterpreter.candidates import candidate_loglik, residual_candidates
 
 HERE = Path(__file__).resolve().parent
 
@@ -115,6 +123,42 @@ def model_flops(c:dict, llm_c:dict) -> float:
     fwd_only = c['prefix'] + c['before_soft']                 # tokens that need no backward
     return 2 * N * fwd_only + 4 * N * (c['real'] - fwd_only) + 4 * V * D * c['target']
 
+@torch.inference_mode()
+def cand_bench(rec, data, llm, tok, adapter, n_rows:int=8) -> dict:
+    "Candidates/s of `candidate_loglik` (shared prompt + KV cache) against one full sequence per candidate (alternated)."
+    from recinterpreter.prompts import scheme_states
+    adapter = copy.deepcopy(adapter).eval()
+    pb = PromptBuilder(tok, 'residual', data.item_noun, data.verb, TrainConfig().max_txt_len)
+    seq, lens, nxt = (t[:n_rows] for t in data.tensors('test'))
+    ids = residual_candidates(seq, lens, nxt, data.popularity, n_neg=19)[:, :20]          # (R, 20): true + 19 popular
+    tid = pb.target_ids(pb.targets([data.titles[i] for i in range(data.n_items)]))
+    st = scheme_states('residual', rec, seq, lens, nxt)
+    emb = llm.get_input_embeddings()
+    def batched():
+        return candidate_loglik(llm, pb.encode(adapter, llm, st), [[tid[j] for j in row] for row in ids.tolist()], pb.eos_id)
+    def single():
+        out = torch.zeros(ids.shape)
+        for r in range(len(ids)):
+            soft = [adapter(H[r:r+1], l[r:r+1]) for H, l in st]
+            for c, j in enumerate(ids[r].tolist()):
+                x = pb.build(emb, soft, targets=[pb.targets([data.titles[j]])[0]])
+                lp = llm(inputs_embeds=x.inputs_embeds, attention_mask=x.attention_mask).logits[0, :-1].float().log_softmax(-1)
+                y = x.labels[0, 1:]; sel = y != -100
+                out[r, c] = lp[sel].gather(1, y[sel][:, None]).sum()
+        return out
+    batched()                                                                              # warm-up
+    tb, ts = [], []
+    for side in ('b', 's', 's', 'b'):
+        t = time.perf_counter()
+        if side == 'b': sb = batched(); tb.append(time.perf_counter() - t)
+        else: ss = single(); ts.append(time.perf_counter() - t)
+    n = ids.size
+    gap = float(((sb - sb[:, :1]) - (ss - ss[:, :1])).abs().max())
+    same_rank = float((sb.argmax(1) == ss.argmax(1)).float().mean())
+    return dict(rows=len(ids), per_row=ids.shape[1], batched_s=[round(x, 3) for x in tb], single_s=[round(x, 3) for x in ts],
+                batched_per_s=round(n / statistics.mean(tb), 1), single_per_s=round(n / statistics.mean(ts), 1),
+                ratio=round(statistics.mean(ts) / statistics.mean(tb), 2), max_gap_diff=round(gap, 5), same_top1=same_rank)
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--llm', default='smollm2', help="'smollm2' (default) or 'tiny' for a smoke run")
@@ -126,6 +170,7 @@ def main(argv=None):
     p.add_argument('--gen-batch', type=int, default=16)
     p.add_argument('--max-new-tokens', type=int, default=24)
     p.add_argument('--matmul-n', type=int, default=2048)
+    p.add_argument('--cand-rows', type=int, default=8, help='rows (x 20 candidates) in the candidate-scoring benchmark')
     p.add_argument('--out', default=str(HERE/'results.json'))
     a = p.parse_args(argv)
     if a.steps < 1: p.error('--steps must be >= 1')
@@ -222,6 +267,9 @@ def main(argv=None):
     gb_rate, gs_rate = n_gen / statistics.mean(gen_b), n_gen / statistics.mean(gen_s)
     n_words = statistics.mean(len(tok(t, add_special_tokens=False).input_ids) for t in texts_b)
 
+    # ---------------------------------------------------------------- candidate likelihood
+    cand = cand_bench(rec, data, llm, tok, ad_b, a.cand_rows)
+
     # ---------------------------------------------------------------- MFU
     compute = 'bf16' if amp is not None else 'fp32'
     peak = (mm16 if compute == 'bf16' else mm32)['median_gflops']
@@ -242,6 +290,7 @@ def main(argv=None):
         gen=dict(n_prompts=n_gen, max_new_tokens=a.max_new_tokens, batched_s=[round(x, 3) for x in gen_b],
                  single_s=[round(x, 3) for x in gen_s], same_texts=gen_same, mean_generated_tokens=round(n_words, 1),
                  note='untrained adapter: the texts are not meaningful; the batched call runs until its longest answer ends'),
+        cand_ratio=cand['ratio'], cand_batched_per_s=cand['batched_per_s'], cand_single_per_s=cand['single_per_s'], cand=cand,
         matmul_fp32=mm32, matmul_bf16=mm16, cpu_bf16=bf16_ok,
         matmul_fp32_gflops=mm32['median_gflops'], matmul_bf16_gflops=mm16['median_gflops'] if mm16 else None,
         flops_rule='frozen LLM: 2N per forward-only token (prefix), 4N per token after the soft token, +4VD per target token (LM head); N = non-embedding params',
@@ -262,6 +311,7 @@ def main(argv=None):
     line('train: LLM tokens/s (real, run)', tb['llm_tok_s'], tl['llm_tok_s'], '')
     line('train: model GFLOP/s', tb['model_gflop_s'], tl['model_gflop_s'], '')
     line(f'generate: sequences/s ({n_gen} prompts, {a.max_new_tokens} new)', round(gb_rate, 3), round(gs_rate, 3), out['generate_ratio'])
+    line(f'candidates: scored/s ({cand["rows"]} rows x {cand["per_row"]})', cand['batched_per_s'], cand['single_per_s'], cand['ratio'])
     print(f'matmul {a.matmul_n}^2: fp32 {mm32["median_gflops"]} GFLOP/s' + (f', bf16 {mm16["median_gflops"]} GFLOP/s' if mm16 else ', bf16: no native support'))
     print(f'MFU of batched training: {mfu:.1%} of the {compute} matmul rate (vs fp32: {out["mfu_vs_fp32"]:.1%}'
           + (f', vs bf16: {out["mfu_vs_bf16"]:.1%}' if mm16 else '') + f'); per-sample loop: {out["mfu_loop"]:.1%}')

@@ -83,6 +83,20 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda' or 'cuda:N'
     return torch.device(name)
 
 # %% ../nbs/00_core.ipynb #d2a83b09
+def _umask() -> int:
+    "The process umask, read from /proc where possible (`os.umask` can only be read by briefly changing it)."
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    m = os.umask(0o022); os.umask(m)
+    return m
+
+def _file_mode() -> int:
+    "The mode `open()` gives a new file: 0666 less the umask."
+    return 0o666 & ~_umask()
+
 @contextmanager
 def atomic_write(path:str|Path, # final file
                  mode:str='w',  # 'w' for text, 'wb' for bytes
@@ -91,6 +105,7 @@ def atomic_write(path:str|Path, # final file
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.fchmod(fd, _file_mode())  # mkstemp makes 0600; a written file gets what open() would give it
         with os.fdopen(fd, mode, **({} if 'b' in mode else {'encoding': 'utf-8'})) as f: yield f
         os.replace(tmp, path)
     except BaseException:
@@ -139,7 +154,7 @@ def save_checkpoint(folder:str|Path,               # checkpoint folder (created)
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     ts = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(dir=folder, suffix='.safetensors.tmp'); os.close(fd)
-    try: save_file(ts, tmp); os.replace(tmp, folder/'model.safetensors')
+    try: save_file(ts, tmp); os.chmod(tmp, _file_mode()); os.replace(tmp, folder/'model.safetensors')  # not mkstemp's 0600
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     save_json({'config': config, 'meta': {**meta, 'version': _version()}}, folder/'config.json')

@@ -4,15 +4,16 @@
 
 # %% ../nbs/01_data.ipynb #1dd99653
 from __future__ import annotations
-import re, hashlib, warnings, urllib.request, zipfile, io
+import re, ast, io, json, pickle, hashlib, importlib, warnings, urllib.request, zipfile, gzip, bz2, lzma
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .core import data_root
+from .core import data_root, atomic_write
 
 # %% auto #0
-__all__ = ['ML100K_FILES', 'ML100K_URL', 'ML100K_ZIP_SHA256', 'STEAM_FILES', 'STEAM_SOURCE', 'DATASETS', 'DataError', 'SeqData',
-           'clean_title', 'load_ml100k', 'load_llara', 'load_dataset', 'download_ml100k', 'steam_instructions',
+__all__ = ['ML100K_FILES', 'ML100K_URL', 'ML100K_ZIP_SHA256', 'STEAM_FILES', 'STEAM_SOURCE', 'LLARA_SPLITS', 'DATASETS',
+           'DataError', 'SeqData', 'clean_title', 'load_ml100k', 'UnsafePickleError', 'safe_read_pickle',
+           'read_llara_file', 'save_llara_frame', 'load_llara', 'load_dataset', 'download_ml100k', 'steam_instructions',
            'data_stats', 'plot_stats']
 
 # %% ../nbs/01_data.ipynb #966423d4
@@ -146,6 +147,157 @@ def load_ml100k(folder:Path, seed:int=42, min_len:int=3, L:int=10) -> SeqData:
     return SeqData('ml100k', n, titles, frames['train'], frames['val'], frames['test'], n_users=int(r.user.nunique()),
                    partial=False, L=L, verb='watched', item_noun='movie', source=str(folder))
 
+# %% ../nbs/01_data.ipynb #ed7514d0
+class UnsafePickleError(DataError):
+    "A pickle asks for something a DataFrame of ids does not need; it was refused before anything in it ran."
+
+_PICKLE_OK = {  # the only globals a pickle may name: exact (module, names) pairs, after _PICKLE_RENAMED
+    'builtins': {'list', 'tuple', 'dict', 'set', 'frozenset', 'slice', 'bytearray', 'object'},  # containers; object: protocol 0/1
+    'copyreg': {'_reconstructor'},                           # protocol 0/1 objects (their class must be allowed too)
+    '_codecs': {'encode'},                                   # bytes in protocols 0-2
+    'numpy': {'ndarray', 'dtype'},
+    'numpy._core.multiarray': {'_reconstruct', 'scalar'},    # arrays; numpy scalars such as np.int64 ids
+    'numpy._core.numeric': {'_frombuffer'},                  # protocol-5 array buffers
+    'pandas': {'DataFrame', 'Index', 'RangeIndex', 'StringDtype'},  # pandas 3 spellings
+    'pandas.core.frame': {'DataFrame'},                      # pandas 1/2 spellings
+    'pandas.core.indexes.base': {'Index', '_new_Index'},
+    'pandas.core.indexes.range': {'RangeIndex'},
+    'pandas.core.internals.managers': {'BlockManager'},
+    'pandas._libs.internals': {'_unpickle_block'},
+    'pandas.arrays': {'StringArray', 'ArrowStringArray'},   # pandas 3 string column labels
+    'pandas.core.arrays.string_': {'StringDtype', 'StringArray'},
+    'pandas.core.arrays.string_arrow': {'ArrowStringArray'},
+    'pandas._libs.arrays': {'__pyx_unpickle_NDArrayBacked'},
+    'pyarrow.lib': {'_restore_array', 'py_buffer', 'type_for_alias'},  # pyarrow-backed strings (pandas 3 with pyarrow)
+}
+_PICKLE_RENAMED = {'__builtin__': 'builtins', 'copy_reg': 'copyreg',  # Python 2 and numpy 1 module names
+                   'numpy.core.multiarray': 'numpy._core.multiarray', 'numpy.core.numeric': 'numpy._core.numeric'}
+
+def _allowed_global(module:str, name:str) -> tuple[str, str]|None:
+    "The (module, name) to import for a pickle's global, or None when it is not on the allow-list."
+    m = _PICKLE_RENAMED.get(module, module)
+    if m == 'pandas.core.indexes.numeric' and name in ('Int64Index', 'UInt64Index', 'Float64Index'): m, name = 'pandas.core.indexes.base', 'Index'
+    return (m, name) if name in _PICKLE_OK.get(m, ()) else None
+
+class _SafeUnpickler(pickle.Unpickler):
+    "An unpickler that resolves only `_PICKLE_OK` globals and remembers their attributes, to undo any change."
+    def __init__(self, file, path):
+        super().__init__(file); self.path, self.seen = path, {}
+    def find_class(self, module, name):
+        ok = _allowed_global(module, name)
+        if ok is None:
+            raise UnsafePickleError(f'refusing to load {self.path}: it asks for {module}.{name}, which is not a DataFrame of ids; '
+                                    f'nothing in it was run. Convert it to .parquet or .csv (columns seq, len_seq, next) on a machine '
+                                    f'where you trust it, e.g. pandas.read_pickle(f).to_parquet(...), and load that instead')
+        m, n = ok
+        try: obj = getattr(importlib.import_module(m), n)
+        except ImportError: obj = getattr(importlib.import_module(m.replace('numpy._core', 'numpy.core')), n)  # numpy < 2
+        if hasattr(obj, '__dict__'): self.seen.setdefault(f'{m}.{n}', (obj, dict(vars(obj))))
+        return obj
+    def undo(self) -> list[str]:
+        "Restore attributes the pickle set on the globals it loaded (BUILD can do that); the names it had changed."
+        changed = []
+        for qual, (obj, before) in self.seen.items():
+            now = dict(vars(obj))
+            for k in now.keys() - before.keys(): delattr(obj, k); changed.append(f'{qual}.{k}')
+            for k, v in before.items():
+                if now.get(k, changed) is not v: setattr(obj, k, v); changed.append(f'{qual}.{k}')
+        return changed
+
+def _open_maybe_compressed(path:Path):
+    "Open `path` for reading bytes, through gzip, bz2 or xz when its first bytes say so (as pandas infers)."
+    with open(path, 'rb') as f: head = f.read(6)
+    if head[:2] == b'\x1f\x8b': return gzip.open(path, 'rb')
+    if head[:3] == b'BZh': return bz2.open(path, 'rb')
+    if head == b'\xfd7zXZ\x00': return lzma.open(path, 'rb')
+    return open(path, 'rb')
+
+def safe_read_pickle(path:str|Path, # a pandas pickle of a DataFrame of ids, lists and tuples
+                    ) -> pd.DataFrame:
+    "Unpickle a DataFrame through the allow-list; anything else raises `UnsafePickleError` before it runs."
+    path, u, changed = Path(path), None, []
+    try:
+        with _open_maybe_compressed(path) as f: u = _SafeUnpickler(f, path); obj = u.load()
+    except UnsafePickleError: raise
+    except Exception as e: raise DataError(f'{path}: not a readable pandas pickle ({type(e).__name__}: {e})') from None
+    finally:
+        if u is not None: changed = u.undo()
+        if changed: raise UnsafePickleError(f'refusing to load {path}: it changes {", ".join(changed)} (undone), which a DataFrame '
+                                            f'of ids never does; convert it to .parquet or .csv where you trust it')
+    if not isinstance(obj, pd.DataFrame): raise DataError(f'{path}: holds a {type(obj).__name__}, expected a pandas DataFrame')
+    return obj
+
+# %% ../nbs/01_data.ipynb #1a5e18ac
+def _plain(x) -> int:
+    "An id from a plain int or an `(id, rating)` pair (tuple, list or array)."
+    if isinstance(x, (tuple, list, np.ndarray)): x = x[0]
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)): return int(x)
+    if isinstance(x, (float, np.floating)) and float(x).is_integer(): return int(x)
+    raise TypeError(f'{x!r} is not an integer id')
+
+_CSV_CELLS = {'seq': (list, 'a list literal of ids like [12, 7, 3581] (or [(12, 5), (7, 4)] for (id, rating) pairs)'),
+              'len_seq': (int, 'an integer'),
+              'next': ((int, tuple, list), 'an id like 42 (or an (id, rating) pair like (42, 5))')}
+
+def _literal(cell:str):
+    "A Python literal from a csv cell (`ast.literal_eval`: numbers, strings, lists, tuples only), or None."
+    if len(cell) > 100_000: return None
+    try: return ast.literal_eval(cell.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError): return None
+
+def _read_csv(path:Path) -> pd.DataFrame:
+    "A LLaRA split from csv (columns seq, len_seq, next), every cell parsed as a literal; errors name the line."
+    try: raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as e: raise DataError(f'{path}: not a readable csv ({type(e).__name__}: {e})') from None
+    miss = [c for c in _CSV_CELLS if c not in raw.columns]
+    if miss: raise DataError(f'{path}: missing columns {miss}; expected seq, len_seq, next (header line), got {list(raw.columns)}')
+    out = {}
+    for col, (kind, what) in _CSV_CELLS.items():
+        out[col] = [_literal(c) for c in raw[col]]
+        bad = [i for i, v in enumerate(out[col]) if not isinstance(v, kind) or isinstance(v, bool)]
+        if bad:
+            cell = raw[col].iloc[bad[0]]
+            hint = ' (numpy reprs such as np.int64(3) are not literals: write plain ints, as save_llara_frame does)' if 'np.' in cell else ''
+            raise DataError(f'{path}, line {bad[0] + 2}: {col} must be {what}, got {cell[:80]!r}{hint}')
+    return pd.DataFrame(out)
+
+def _read_parquet(path:Path) -> pd.DataFrame:
+    "A LLaRA split from parquet, naming the file when it (or pyarrow) is missing or unreadable."
+    try: return pd.read_parquet(path, engine='pyarrow')
+    except ImportError as e: raise DataError(f'{path}: reading .parquet needs pyarrow (pip install pyarrow): {e}') from None
+    except Exception as e: raise DataError(f'{path}: not a readable parquet file ({type(e).__name__}: {e})') from None
+
+def read_llara_file(path:str|Path, # a LLaRA split: .parquet, .csv, or a pandas pickle (.df, .df1000, ...)
+                    L:int=10,      # ids per window
+                   ) -> pd.DataFrame:
+    "A LLaRA split file as a frame of plain ids (seq, len_seq, next); pickles go through `safe_read_pickle`."
+    path = Path(path)
+    df = {'.parquet': _read_parquet, '.csv': _read_csv}.get(path.suffix, safe_read_pickle)(path)
+    miss = {'seq', 'len_seq', 'next'} - set(df.columns)
+    if miss: raise DataError(f'{path}: missing columns {sorted(miss)}; expected seq, len_seq, next')
+    try:
+        seq = [[_plain(x) for x in s] for s in df['seq']]
+        nxt = [_plain(x) for x in df['next']]
+        lens = np.array([_plain(x) for x in df['len_seq']], dtype=np.int64)
+    except Exception as e: raise DataError(f'{path}: seq/len_seq/next must hold ints or (id, rating) pairs ({type(e).__name__}: {e})') from None
+    bad = [i for i, s in enumerate(seq) if len(s) != L]
+    if bad: raise DataError(f'{path}, row {df.index[bad[0]]}: seq must hold {L} ids, got {len(seq[bad[0]])}')
+    return pd.DataFrame({'seq': seq, 'len_seq': lens, 'next': nxt}, index=df.index)
+
+def save_llara_frame(df:pd.DataFrame, # columns seq, len_seq, next; ids plain or (id, rating) pairs
+                     path:str|Path,   # ends in .parquet or .csv
+                    ) -> Path:
+    "Write a LLaRA split as .parquet or .csv with plain int ids (ratings dropped; the loader ignores them), atomically."
+    path = Path(path)
+    if path.suffix not in ('.parquet', '.csv'): raise ValueError(f'{path}: save_llara_frame writes .parquet or .csv')
+    out = pd.DataFrame({'seq': [[_plain(x) for x in s] for s in df['seq']], 'len_seq': [_plain(x) for x in df['len_seq']],
+                        'next': [_plain(x) for x in df['next']]})
+    if path.suffix == '.csv':
+        with atomic_write(path) as f: out.assign(seq=[json.dumps(s) for s in out['seq']]).to_csv(f, index=False)
+    else:
+        with atomic_write(path, 'wb') as f: out.to_parquet(f, index=False)
+    return path
+
 # %% ../nbs/01_data.ipynb #60f67880
 def _read_id2name(path:Path) -> dict[int, str]:
     "Titles from an `id::title` file, checked line by line."
@@ -157,34 +309,64 @@ def _read_id2name(path:Path) -> dict[int, str]:
         out[int(k)] = t.strip()
     return out
 
-def _plain(x):
-    "An id from a plain int or an `(id, rating)` tuple."
-    return int(x[0]) if isinstance(x, (tuple, list, np.ndarray)) else int(x)
+LLARA_SPLITS = {'train': 'train_data', 'val': 'Val_data', 'test': 'Test_data'}
 
-def _read_llara_frame(path:Path, L:int) -> pd.DataFrame:
-    "A LLaRA pickle as a frame of plain ids, naming the file when it is unreadable or lacks columns."
-    try: df = pd.read_pickle(path)
-    except Exception as e: raise DataError(f'{path}: not a readable pandas pickle ({type(e).__name__}: {e})') from None
-    miss = {'seq', 'len_seq', 'next'} - set(df.columns)
-    if miss: raise DataError(f'{path}: missing columns {sorted(miss)}; expected seq, len_seq, next')
-    try:
-        seq = [[_plain(x) for x in s] for s in df['seq']]
-        nxt = [_plain(x) for x in df['next']]
-    except Exception as e: raise DataError(f'{path}: seq/next must hold ints or (id, rating) tuples ({e})') from None
-    bad = [i for i, s in zip(df.index, seq) if len(s) != L]
-    if bad: raise DataError(f'{path}, row {bad[0]}: seq must hold {L} ids, got {len(seq[df.index.get_loc(bad[0])])}')
-    return pd.DataFrame({'seq': seq, 'len_seq': df['len_seq'].astype(int).to_numpy(), 'next': nxt}, index=df.index)
+def _split_files(folder:Path, stem:str) -> list[Path]:
+    "The files holding split `stem`, the one to read first: .parquet, then .csv, then the .df pickle."
+    names = (f'{stem}.parquet', f'{stem}.df.parquet', f'{stem}.csv', f'{stem}.df.csv', f'{stem}.df')
+    return [folder/f for f in names if (folder/f).is_file()]
 
-def _prefixes(df:pd.DataFrame, L:int, pad:int, min_len:int) -> pd.DataFrame:
-    "Each row plus its prefix rows (history seq[:j], target seq[j]) with at least `min_len` items."
-    rows = []
-    for s, n, t in zip(df['seq'], df['len_seq'], df['next']):
-        rows += [(s[:j], s[j]) for j in range(min_len, n)] + [(s[:n], t)]
+def _train_samples(folder:Path) -> list[Path]:
+    "Partial train files (`train_data.df1000`, `train_data.df1000.parquet`, ...), the one to read first."
+    full = set(_split_files(folder, 'train_data'))
+    c = [p for p in folder.glob('train_data*') if p.is_file() and p not in full
+         and (p.name.startswith('train_data.df') or p.suffix in ('.parquet', '.csv'))]
+    return sorted(c, key=lambda p: ({'.parquet': 0, '.csv': 1}.get(p.suffix, 2), p.name))
+
+def _drop_empty(df:pd.DataFrame, pad:int, fname:str, notes:list) -> pd.DataFrame:
+    "`df` without rows whose window is all padding (an empty history, whatever `len_seq` says), noting how many."
+    empty = np.array([all(x == pad for x in s) for s in df['seq']], dtype=bool)
+    if empty.any():
+        lens = sorted(set(df['len_seq'].to_numpy()[empty].tolist()))
+        notes.append(f'{fname}: dropped {int(empty.sum())} row(s) with an empty history (all padding, len_seq stored as '
+                     f'{", ".join(map(str, lens))}; e.g. rows {df.index[empty][:5].tolist()})')
+    return df[~empty]
+
+def _predecessor_share(df:pd.DataFrame, L:int) -> float:
+    "Share of rows with 2+ history items whose predecessor (history less its last item, that item as target) is a row of `df`."
+    tails = {(tuple(s[max(0, n - L + 1):n]), t) for s, n, t in zip(df['seq'], df['len_seq'], df['next'])}  # a full window: its last L-1
+    has = [(tuple(s[:n - 1]), s[n - 1]) in tails for s, n in zip(df['seq'], df['len_seq']) if n >= 2]
+    return float(np.mean(has)) if has else 0.0
+
+def _expand(df:pd.DataFrame, L:int, pad:int, min_len:int) -> pd.DataFrame:
+    "Rows plus, where column `_expand` is set, their prefix rows (history seq[:j], target seq[j], j >= min_len), never one already in `df`."
+    have = {(tuple(s[:n]), t) for s, n, t in zip(df['seq'], df['len_seq'], df['next'])}
+    rows, lo = [], max(min_len, 1)
+    for s, n, t, e in zip(df['seq'], df['len_seq'], df['next'], df['_expand']):
+        s = list(s[:n])
+        if e:  # prefixes, oldest first, from just after the longest one that is already a row
+            j0 = next((j + 1 for j in range(n - 1, lo - 1, -1) if (tuple(s[:j]), s[j]) in have), lo)
+            rows += [(s[:j], s[j]) for j in range(j0, n)]
+        rows.append((s, t))
     return _frame(rows, L, pad)
 
-def load_llara(folder:Path, name:str|None=None, seed:int=42, min_len:int=3, L:int=10, resplit:bool=True,
-               verb:str|None=None, item_noun:str|None=None) -> SeqData:
-    "A dataset from a folder in the LLaRA layout (Steam, or your own)."
+def _drop_short(df:pd.DataFrame, min_len:int, what:str, notes:list) -> pd.DataFrame:
+    "`df` without rows of fewer than `min_len` history items (LLaRA's rule), noting how many."
+    short = df['len_seq'].to_numpy() < min_len
+    if short.any(): notes.append(f'{what}: dropped {int(short.sum())} row(s) with fewer than {min_len} history items (len_seq < {min_len}, as LLaRA)')
+    return df[~short].reset_index(drop=True)
+
+# %% ../nbs/01_data.ipynb #3086814a
+def load_llara(folder:Path,              # a folder in the LLaRA layout
+               name:str|None=None,       # dataset name; default: the folder's name
+               seed:int=42,              # seed of the re-split when only a partial train file exists
+               min_len:int=3,            # drop rows with fewer history items (LLaRA: 3)
+               L:int=10,                 # window length
+               resplit:bool=True,        # pool and re-split when only a partial train file exists
+               verb:str|None=None,       # 'watched'/'played'; default from the name
+               item_noun:str|None=None,  # 'movie'/'game'/'item'; default from the name
+              ) -> SeqData:
+    "A dataset from a folder in the LLaRA layout (Steam, or your own); see the notes for what was normalised."
     folder = Path(folder); name = name or folder.name
     if (folder/'id2name.txt').exists():
         t = _read_id2name(folder/'id2name.txt'); tfile = folder/'id2name.txt'
@@ -195,22 +377,22 @@ def load_llara(folder:Path, name:str|None=None, seed:int=42, min_len:int=3, L:in
     missing = sorted(set(range(n)) - set(t))
     if missing: raise DataError(f'{tfile}: no title for item ids {missing[:10]}' + (' ...' if len(missing) > 10 else ''))
     titles = [t[i] for i in range(n)]
-    files = {'val': folder/'Val_data.df', 'test': folder/'Test_data.df'}
-    for k, f in files.items():
-        if not f.exists(): raise DataError(f'{folder}: {f.name} is missing; a LLaRA folder holds {", ".join(STEAM_FILES)}')
+    found = {k: _split_files(folder, s) for k, s in LLARA_SPLITS.items()}
+    for k in ('val', 'test'):
+        if not found[k]: raise DataError(f'{folder}: {LLARA_SPLITS[k]}.df (or .parquet, .csv) is missing; a LLaRA folder holds '
+                                         f'{", ".join(STEAM_FILES)} (any split also as .parquet or .csv)')
     notes, partial = [], False
-    if (folder/'train_data.df').exists(): files['train'] = folder/'train_data.df'
-    else:
-        samples = sorted(folder.glob('train_data.df*'))
-        if not samples: raise DataError(f'{folder}: train_data.df is missing (and no partial train_data.df<N>)')
-        files['train'], partial = samples[0], True
-    fr = {k: _read_llara_frame(f, L) for k, f in files.items()}
-    for k, f in fr.items():
-        empty = np.flatnonzero((np.stack(f['seq'].to_numpy()) == n).all(1) & (f['len_seq'].to_numpy() > 0))
-        if len(empty):  # LLaRA quirk: an empty history stored with len_seq 1 (Steam test row 914)
-            f.loc[f.index[empty], 'len_seq'] = 0
-            notes.append(f'{files[k].name}: {len(empty)} row(s) with an empty history but len_seq > 0 (rows {list(f.index[empty][:5])}); len_seq set to 0')
-        _validate(f, n, L, str(files[k]))
+    if not found['train']:
+        found['train'], partial = _train_samples(folder), True
+        if not found['train']: raise DataError(f'{folder}: train_data.df (or .parquet, .csv) is missing, and no partial train_data.df<N>')
+    for fs in found.values():
+        if len(fs) > 1: notes.append(f'read {fs[0].name}; ignored {", ".join(p.name for p in fs[1:])} (.parquet wins over .csv over .df)')
+    files, fr, verdict = {k: fs[0] for k, fs in found.items()}, {}, {}
+    for k, f in files.items():
+        df = _drop_empty(read_llara_file(f, L), n, f.name, notes)
+        _validate(df, n, L, str(f))
+        verdict[k] = (f.name, _predecessor_share(df, L))
+        fr[k] = df.assign(_expand=verdict[k][1] < .5)  # expand the rows of files with one row per history
     if partial:
         msg = (f'{name}: only a partial train file is present ({files["train"].name}, {len(fr["train"])} rows; '
                f'val {len(fr["val"])}, test {len(fr["test"])} rows).')
@@ -221,9 +403,18 @@ def load_llara(folder:Path, name:str|None=None, seed:int=42, min_len:int=3, L:in
             fr = {'train': pool.iloc[idx[:a]], 'val': pool.iloc[idx[a:b]], 'test': pool.iloc[idx[b:]]}
             msg += f' Pooled {len(pool)} rows (len_seq >= {min_len}) and re-split 8:1:1 with seed {seed}.'
         warnings.warn('PARTIAL DATA: ' + msg, stacklevel=2); notes.append(msg)
-    train = _prefixes(fr['train'], L, n, min_len)
-    notes.append(f'train rows expanded into prefixes (history >= {min_len} items): {len(fr["train"])} -> {len(train)} rows')
-    val, test = [fr[k][fr[k].len_seq >= min_len].reset_index(drop=True) for k in ('val', 'test')]
+    for k in (('train', 'val', 'test') if partial and resplit else ('train',)):
+        f, share = verdict[k]
+        notes.append(f'{f}: {share:.0%} of rows with 2+ history items have their predecessor row in the file (the history less its '
+                     f'last item, that item as target): ' + ('already one row per positive, kept as is' if share >= .5 else
+                     'one row per history, so its rows are expanded into prefixes'))
+    train = _expand(fr['train'], L, n, min_len)
+    if fr['train']['_expand'].any():
+        notes.append(f'train rows expanded into prefixes (history seq[:j], target seq[j], >= {min_len} items; never a row already '
+                     f'in the file): {len(fr["train"])} -> {len(train)} rows')
+    else: notes.append(f'train rows not expanded: {len(train)} rows, already one row per positive')
+    train = _drop_short(train, min_len, 'train', notes)
+    val, test = [_drop_short(fr[k].drop(columns='_expand'), min_len, k, notes) for k in ('val', 'test')]
     game = 'steam' in name.lower()
     return SeqData(name, n, titles, train, val, test, n_users=None, partial=partial, L=L,
                    verb=verb or ('played' if game else 'watched'), item_noun=item_noun or ('game' if game else 'item'),
@@ -257,7 +448,7 @@ def load_dataset(name_or_path:str|Path='ml100k', # 'ml100k', 'steam', or a folde
         _missing('ml100k', cands, list(ML100K_FILES), f'{ML100K_URL} (or call download_ml100k())')
     cands = [r/'steam'/'llara', r/'steam', r]
     for c in cands:
-        if (c/'Val_data.df').exists() and (c/'id2name.txt').exists(): return load_llara(c, name='steam', seed=seed, min_len=min_len, resplit=resplit)
+        if _split_files(c, 'Val_data') and (c/'id2name.txt').exists(): return load_llara(c, name='steam', seed=seed, min_len=min_len, resplit=resplit)
     _missing('steam', cands, STEAM_FILES, STEAM_SOURCE)
 
 # %% ../nbs/01_data.ipynb #76d888e2

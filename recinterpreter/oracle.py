@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, re, json, time, urllib.request, urllib.error
 from dataclasses import dataclass
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from safetensors.torch import save as st_save, load_file
 from tqdm.auto import tqdm
 from .core import Config, cache_root, cache_key, seed_everything, atomic_write, IN_TEST
@@ -238,8 +238,11 @@ def instantiate(data,                  # SeqData
     seq, len_seq, nxt = _rows(split, data, n)
     dr = interp.rec
     with torch.no_grad():
-        oracle = dr.sample_oracle(seq, len_seq, seed=seed)                           # (N, d)
-        nearest = _np((oracle @ dr.item_emb.weight[:data.n_items].T).argmax(1))     # (N,)
+        oracle = dr.sample_oracle(seq, len_seq, seed=seed, rescale=True)             # (N, d) at the mean item-embedding norm
+        E = dr.item_emb.weight[:data.n_items]                                        # (n_items, d)
+        cos = F.normalize(oracle, dim=-1) @ F.normalize(E, dim=-1).T                 # (N, n_items)
+        cos[torch.as_tensor(_history_mask(seq, len_seq, data.n_items))] = -torch.inf # the same history rule as the baselines
+        nearest = _np(cos.argmax(1))                                                 # (N,) nearest new catalog item
     desc = interp.describe(data, seq, len_seq, oracle)
     rnd = baseline_ids('random', data.popularity, seq, len_seq, k=1, seed=seed + 1)[:, 0]
     top = top1_new(sasrec, seq, len_seq, data.n_items)
@@ -248,7 +251,9 @@ def instantiate(data,                  # SeqData
                          'history': [' | '.join(data.history_titles(s, l)) for s, l in zip(seq, len_seq)],
                          'true next': [T[i] for i in _np(nxt)], 'sasrec top-1': [T[i] for i in top],
                          'dreamrec nearest': [T[i] for i in nearest], 'description': desc, 'random': [T[i] for i in rnd],
-                         'next_id': _np(nxt), 'sasrec_id': top, 'nearest_id': nearest, 'random_id': rnd})
+                         'next_id': _np(nxt), 'sasrec_id': top, 'nearest_id': nearest, 'random_id': rnd,
+                         'oracle_norm': _np(oracle.norm(dim=-1)), 'nearest_cos': _np(cos.max(1).values),
+                         'item_norm': float(E.norm(dim=-1).mean())})
 
 # %% ../nbs/09_oracle.ipynb #9ec686a0
 @dataclass
@@ -303,6 +308,8 @@ def oracle_section(data,                  # SeqData
         m['baselines'][k] = {}
         _ci(m['baselines'][k], 'grounded_hr@10', g[k]['grounded_hr@10'], seed); _ci(m['baselines'][k], 'similarity', g[k]['similarity'], seed)
     matcher = TitleMatcher(data.titles)
+    m['oracle_norm'], m['item_norm'] = round(float(inst['oracle_norm'].mean()), 4), round(float(inst['item_norm'].iloc[0]), 4)
+    m['nearest_cos'] = round(float(inst['nearest_cos'].mean()), 4)   # cosine of the oracle to its nearest new catalog item
     m['names_a_title'] = round(float(np.mean([bool(matcher.find(t)) for t in texts['dreamrec']])) if N else 0., 4)
     m['empty_descriptions'] = int(sum(not t.strip() for t in texts['dreamrec']))
     j = make_judge(judge, judge_llm, device) if isinstance(judge, str) else judge

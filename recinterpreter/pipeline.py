@@ -14,8 +14,9 @@ from .data import DATASETS
 
 # %% auto #0
 __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'PRESETS', 'VARIANT_KINDS', 'VARIANT_LORA_R', 'CATALOG_TOKENS', 'CATALOG_TEMPERATURE',
-           'METRIC_KEYS', 'RunParams', 'resolve_params', 'adapter_runs', 'oracle_row', 'rec_train_overrides', 'Timer',
-           'git_sha', 'env_info', 'data_summary', 'write_metrics', 'render_report']
+           'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'adapter_runs', 'oracle_row',
+           'rec_train_overrides', 'Timer', 'git_sha', 'env_info', 'data_summary', 'write_metrics', 'strip_stderr',
+           'render_report', 'publish_report']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
@@ -48,14 +49,14 @@ class RunParams(Config):
     max_new_tokens: int = 40         # generation length at evaluation
     n_eval: int = 0                  # test rows to interpret (0 = all)
     n_oracle: int = 30               # test histories for the oracle section
-    probe_epochs: int = 3            # linear-probe epochs (the probe upper bound)
-    probe_rows: int = 10000          # train rows the probe sees (0 = all)
+    decoder_epochs: int = 40         # max epochs of the no-LLM decoders (early stopping on the validation loss)
+    decoder_rows: int = 20000        # train rows the decoders see (0 = all)
     bf16: bool = True                # bf16 autocast for the frozen LLM where the hardware has it
 
 PRESETS = {
     'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20, max_new_tokens=12,
-                    n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'), warm_steps=50, probe_epochs=1, probe_rows=1000),
-    'default': dict(rec_epochs=8, adapter_steps=40),
+                    n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'), warm_steps=50, decoder_epochs=3, decoder_rows=1000),
+    'default': dict(rec_epochs=8, adapter_steps=40, judge='none'),  # the local 135M judge is not validated yet: no win rates
     'paper':   dict(llm='meta-llama/Llama-2-7b-hf', rec_epochs=100, adapter_steps=20000, variant_steps=20000,
                     batch_size=16, lr=1e-3, max_new_tokens=64, n_oracle=200, device='cuda'),
 }
@@ -153,13 +154,28 @@ def write_metrics(m:dict, p:RunParams, name:str) -> Path:
     return path
 
 # %% ../nbs/10_pipeline.ipynb #1debadfc
+REPORT_FILES = ('report.ipynb', 'report.html', 'metrics.json')
+
+def strip_stderr(nb) -> int:
+    "Drop every stream output to stderr (progress bars, warnings) from the notebook node `nb`; returns how many were dropped."
+    n = 0
+    for c in nb.cells:
+        outs = c.get('outputs')
+        if not outs: continue
+        keep = [o for o in outs if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+        n += len(outs) - len(keep); c['outputs'] = keep
+    return n
+
 def render_report(ipynb:str|Path, # an executed eval notebook
                   html:str|Path|None=None, # output; default: report.html next to it
+                  clean:bool=True, # also rewrite `ipynb` (atomically) without its stderr outputs
                  ) -> Path:
-    "Move `summary`-tagged cells to the top and render `ipynb` to HTML without code cells' input."
+    "Drop stderr outputs, move `summary`-tagged cells to the top and render `ipynb` to HTML without code cells' input."
     import nbformat
     from nbconvert import HTMLExporter
     ipynb = Path(ipynb); nb = nbformat.read(ipynb, as_version=4)
+    if strip_stderr(nb) and clean:
+        with atomic_write(ipynb) as f: nbformat.write(nb, f)
     summ = [c for c in nb.cells if 'summary' in c.get('metadata', {}).get('tags', [])]
     rest = [c for c in nb.cells if c not in summ]
     nb.cells = rest[:1] + summ + rest[1:]
@@ -167,3 +183,21 @@ def render_report(ipynb:str|Path, # an executed eval notebook
     out = Path(html) if html else ipynb.with_name('report.html')
     with atomic_write(out) as f: f.write(body)
     return out
+
+def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, report.html, metrics.json (+ figures)
+                   dest:str|Path,   # the report folder it replaces, e.g. reports/ml100k
+                  ) -> Path:
+    "Replace the folder `dest` by `staged` with renames (same file system); the old folder goes only once the new one is in place."
+    import shutil
+    staged, dest = Path(staged), Path(dest)
+    missing = [f for f in REPORT_FILES if not (staged/f).is_file()]
+    if missing: raise FileNotFoundError(f'{staged} is not a finished report: {", ".join(missing)} missing; {dest} left as it was')
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    old = dest.with_name(f'.old-{dest.name}-{os.getpid()}') if dest.exists() else None
+    if old: os.replace(dest, old)
+    try: os.replace(staged, dest)
+    except BaseException:
+        if old: os.replace(old, dest)
+        raise
+    if old: shutil.rmtree(old, ignore_errors=True)
+    return dest

@@ -11,6 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from transformers import DynamicCache
 import recinterpreter
 from .core import cache_key
+from .recommender import make_room
 
 # %% auto #0
 __all__ = ['SCHEMES', 'SPLICE', 'N_SPLICE', 'template_dir', 'Template', 'load_template', 'scheme_states', 'scheme_items',
@@ -77,12 +78,13 @@ def scheme_states(scheme:str,     # 'recovery' or 'residual'
                  ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     "The history states a scheme's prompt reads: `[(H (B, L, d), len (B,)), ...]`, one per splice point."
     if scheme not in SCHEMES: raise ValueError(f'scheme must be one of {SCHEMES}, got {scheme!r}')
+    if scheme == 'residual': seq, len_seq = make_room(seq, len_seq, rec.n_items)  # faithful pair: room for one more
     before = (rec.hidden_states(seq, len_seq), len_seq)                  # (B, L, d)
     if scheme == 'recovery': return [before]
     if new_emb is None:
         if next is None: raise ValueError('the residual scheme needs `next` (item ids) or `new_emb`')
         new_emb = rec.embed(next[:, None])[:, 0]                         # (B, d)
-    emb, len2 = rec.append(seq, len_seq, new_emb)                        # (B, L, d), (B,)
+    emb, len2 = rec.append(seq, len_seq, new_emb)                        # (B, L, d), (B,) never slides: there is room
     return [before, (rec.hidden_states_from_emb(emb, len2), len2)]
 
 def scheme_items(scheme:str, titles:list, seq, len_seq, next=None) -> list:
@@ -161,10 +163,13 @@ class PromptBuilder:
         if self.scheme == 'recovery':
             return [self.template.target.format(noun=self.noun, verb=self.verb, items=', '.join(t)) for t in items]
         return [self.template.target.format(noun=self.noun, verb=self.verb, item=t) for t in items]
-    def encode_targets(self, texts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        "Target ids `(B, T)` (cut at `max_txt_len`, EOS appended, right-padded) and their mask `(B, T)`."
+    def target_ids(self, texts:list[str]) -> list[list[int]]:
+        "Token ids of answer texts, cut at `max_txt_len`, EOS appended, unpadded."
         ids = self.tok(texts, add_special_tokens=False, truncation=True, max_length=self.max_txt_len)['input_ids']
-        enc = self.tok.pad({'input_ids': [x + [self.eos_id] for x in ids]}, padding=True, return_tensors='pt',
+        return [x + [self.eos_id] for x in ids]
+    def encode_targets(self, texts:list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        "Target ids `(B, T)` (`target_ids`, right-padded) and their mask `(B, T)`."
+        enc = self.tok.pad({'input_ids': self.target_ids(texts)}, padding=True, return_tensors='pt',
                            padding_side='right')
         return enc['input_ids'], enc['attention_mask']
     def sample_phrasing(self, rng:random.Random) -> int:

@@ -14,10 +14,10 @@ from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, ca
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
-__all__ = ['RECOMMENDERS', 'SeqRecConfig', 'length_mask', 'SeqRec', 'init_pop_bias', 'random_batch', 'check_interface',
-           'register_recommender', 'recommender_class', 'make_recommender', 'Popular', 'ToyData', 'per_sample_metrics',
-           'evaluate', 'RecTrainConfig', 'fit', 'run_folder', 'train_or_load', 'recommender_section',
-           'plot_learning_curves']
+__all__ = ['RECOMMENDERS', 'SeqRecConfig', 'length_mask', 'SeqRec', 'init_pop_bias', 'make_room', 'append_ids', 'residual_pair',
+           'random_batch', 'check_interface', 'register_recommender', 'recommender_class', 'make_recommender',
+           'Popular', 'ToyData', 'per_sample_metrics', 'evaluate', 'RecTrainConfig', 'fit', 'run_folder',
+           'train_or_load', 'recommender_section', 'plot_learning_curves']
 
 # %% ../nbs/03_recommender.ipynb #ad84fae1
 @dataclass
@@ -132,6 +132,34 @@ def init_pop_bias(bias:torch.Tensor, # (n_items,) output bias, written in place
     if lp.shape != bias.shape: raise ValueError(f'popularity has shape {tuple(lp.shape)}, bias {tuple(bias.shape)}')
     bias.copy_((lp - lp.mean()).to(bias))
 
+# %% ../nbs/03_recommender.ipynb #60257e4a
+def make_room(seq:torch.Tensor,     # (B, L) history ids, right-padded with `pad_id`
+              len_seq:torch.Tensor, # (B,) history lengths
+              pad_id:int,           # the padding id (`n_items`)
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The windows with their oldest item dropped where they are full, so that one more item fits: `(B, L)`, `(B,)`."
+    full = len_seq >= seq.shape[1]                                             # (B,)
+    shifted = torch.cat([seq[:, 1:], torch.full_like(seq[:, :1], pad_id)], 1)  # (B, L) oldest item out
+    return torch.where(full[:, None], shifted, seq), len_seq - full.long()
+
+def append_ids(seq:torch.Tensor, len_seq:torch.Tensor, # (B, L), (B,) the windows
+               new:torch.Tensor,                       # (B,) item ids to append
+               pad_id:int,                             # the padding id
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The windows with `new` written after their last real item (the oldest dropped where full): `(B, L)`, `(B,)`."
+    seq, len_seq = make_room(seq, len_seq, pad_id)
+    out = seq.clone()
+    out[torch.arange(len(seq), device=seq.device), len_seq] = new.to(seq)
+    return out, len_seq + 1
+
+def residual_pair(seq:torch.Tensor, len_seq:torch.Tensor, # (B, L), (B,) the histories
+                  new:torch.Tensor,                       # (B,) the residual items
+                  pad_id:int,                             # the padding id
+                 ) -> tuple[tuple, tuple]:
+    "The faithful `(before, len_before), (after, len_after)` windows: identical except `new` in the next free slot."
+    before = make_room(seq, len_seq, pad_id)
+    return before, append_ids(*before, new, pad_id)
+
 # %% ../nbs/03_recommender.ipynb #7009d77d
 def random_batch(n_items:int, L:int, B:int=8, seed:int=0) -> tuple[torch.Tensor, torch.Tensor]:
     "A random right-padded batch `(seq (B, L), len_seq (B,))` with lengths 1..L (both ends included)."
@@ -166,9 +194,7 @@ def check_interface(model:SeqRec, B:int=8, seed:int=0, atol:float=1e-5):
         assert torch.allclose(y, model.logits(u), atol=atol), 'forward differs from logits(user_state)'
         new = torch.randint(0, n, (B,), generator=torch.Generator().manual_seed(seed + 3))
         emb2, len2 = model.append(seq, lens, model.item_emb.weight[new])
-        seq2 = torch.cat([seq, torch.full((B, 1), n)], 1)
-        seq2[torch.arange(B), lens] = new
-        seq2 = torch.where((lens == L)[:, None], seq2[:, 1:], seq2[:, :L])
+        seq2, _ = append_ids(seq, lens, new, n)
         assert torch.allclose(model.hidden_states_from_emb(emb2, len2), model.hidden_states(seq2, len2), atol=atol), 'append is inconsistent'
     finally: model.train(was)
     return True

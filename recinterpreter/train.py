@@ -19,6 +19,7 @@ from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
                                     catalog_token_ids)
 from .prompts import SCHEMES, PromptBuilder, scheme_states, scheme_items, spliced_loss, load_template
+from .recommender import residual_pair
 
 # %% auto #0
 __all__ = ['ATTN_MODES', 'TrainConfig', 'cpu_has_bf16', 'autocast_dtype', 'lr_factor', 'attn_for', 'training_llm', 'Examples',
@@ -119,12 +120,8 @@ class Examples:
         self.states = [(torch.cat([p[j][0] for p in parts]), torch.cat([p[j][1] for p in parts]))
                        for j in range(len(parts[0]))]                        # [(H (N, L, d), len (N,)), ...]
         self.items = scheme_items(scheme, data.titles, seq, lens, nxt)
-        self.windows = [seq]                                                  # the item ids each state encodes (N, L)
-        if scheme == 'residual':                                              # the window after appending `next`
-            full, L = lens >= seq.shape[1], seq.shape[1]
-            w = torch.where(full[:, None], seq.roll(-1, dims=1), seq)
-            w[torch.arange(len(seq)), torch.where(full, L - 1, lens)] = nxt
-            self.windows.append(w)
+        if scheme == 'residual': self.windows = [w for w, _ in residual_pair(seq, lens, nxt, data.n_items)]  # faithful pair
+        else: self.windows = [seq]                                            # the item ids each state encodes (N, L)
         ar = torch.arange(len(seq))
         self.last = [w[ar, (l.cpu() - 1).clamp(min=0)] for w, (_, l) in zip(self.windows, self.states)]  # newest items
         self.n = len(seq)

@@ -33,4 +33,6 @@ def test_cpu_bench_smoke(data_root, tmp_path):
     for k in ('train_ratio', 'generate_ratio', 'mfu', 'train_ratio_same_llm'): assert out[k] > 0, k
     assert out['first_step_loss_match'] and abs(out['first_step_loss']['batched'] - out['first_step_loss']['reader']) < 1e-4
     assert out['gen']['same_texts'] == 4
+    assert out['cand_ratio'] > 0 and out['cand']['rows'] * out['cand']['per_row'] == 8 * 20
+    assert out['cand']['max_gap_diff'] < 1e-2 and out['cand']['same_top1'] == 1.0   # the same ranks both ways
     assert out['train_batched']['target_tokens'] == out['train_loop']['target_tokens'] == out['train_loop_same']['target_tokens']

@@ -26,12 +26,25 @@ def check_contract(m, name, n_items, recs):
         for scheme in ('recovery', 'residual'):
             t = m['training'][f'{scheme}/{r}']
             assert t['steps'] > 0 and np.isfinite(t['first_loss']) and np.isfinite(t['last_loss']) and t['train_s'] >= 0
-    for r in list(recs) + ['popular', 'random']:
+    rows = list(recs) + [v for v in m['params']['variants'] if v.split('+')[0] in recs]
+    for r in rows + ['popular', 'random'] + [f'decoder/{k}/{x}' for k in ('linear', 'mlp') for x in recs]:
         rec = m['recovery'][r]
-        assert {'mean_recovered', 'recall', 'n_eval', 'hist'} <= set(rec) and 0 <= rec['recall'] <= 1 and rec['n_eval'] > 0
+        assert {'mean_recovered', 'recall', 'n_eval', 'hist', 'cand_hr@1', 'cand_hr@1_ci', 'cand_auc', 'cand_auc_ci'} <= set(rec), r
+        assert 0 <= rec['recall'] <= 1 and rec['n_eval'] > 0 and 0 <= rec['cand_hr@1'] <= 1 and 0 <= rec['cand_auc'] <= 1
+        assert rec['cand_hr@1_ci'][0] <= rec['cand_hr@1'] <= rec['cand_hr@1_ci'][1]
         assert abs(sum(rec['hist'].values()) - 1) < 1e-6
         res = m['residual'][r]
-        assert {'acc@1', 'grounded_acc@1', 'n_eval'} <= set(res) and 0 <= res['acc@1'] <= 1 and 0 <= res['grounded_acc@1'] <= 1
+        assert {'acc@1', 'grounded_acc@1', 'n_eval', 'cand_hr@1', 'cand_hr@1_ci', 'cand_hr@5', 'cand_mrr', 'cand_hr@1_uniform'} <= set(res), r
+        assert 0 <= res['acc@1'] <= 1 and 0 <= res['grounded_acc@1'] <= 1 and 0 <= res['cand_hr@1'] <= res['cand_hr@5'] <= 1
+        assert 1 / 20 <= res['cand_mrr'] <= 1
+    for r in rows:                                     # LLM rows: controls, valid ratio, decoder and verbalised share
+        for sec in ('recovery', 'residual'):
+            x = m[sec][r]
+            assert {'valid_ratio', 'cand_hr@1_shuffled', 'cand_hr@1_gain_ci', 'decoder', 'decoder_cand_hr@1', 'verbalised_share'} <= set(x), (sec, r)
+            assert x['decoder'] in m[sec] and x['decoder'].endswith('/' + r.split('+')[0]) and 0 <= x['valid_ratio'] <= 1
+            lo, hi = x['cand_hr@1_gain_ci']
+            assert lo <= x['cand_hr@1'] - x['cand_hr@1_shuffled'] <= hi
+        if '+catalog' in r: assert 0 <= m['residual'][r]['classifier_acc@1'] <= 1
     o = m['oracle']
     if 'dreamrec' in recs:
         assert {'n_eval', 'grounded_hr@10', 'similarity', 'judge'} <= set(o) and o['n_eval'] > 0
