@@ -129,8 +129,7 @@ def recovery_from_named(named:np.ndarray, # (N, n_items) bool: canonical item id
     valid = np.arange(L)[None] < len_seq[:, None]                                 # (N, L)
     cseq = np.where(valid, canon[np.minimum(seq, len(canon) - 1)], -1)            # (N, L) canonical ids
     hits = named[np.arange(N)[:, None], np.maximum(cseq, 0)] & valid              # (N, L)
-    same = (cseq[:, :, None] == cseq[:, None, :]) & np.tril(np.ones((L, L), bool), -1)[None]  # (N, L, L) earlier duplicate
-    first = valid & ~same.any(-1)                                                 # (N, L) first occurrence of each item
+    first = first_occurrence(seq, len_seq, canon)                                 # (N, L) first occurrence of each item
     n_items, n_named = first.sum(1), (first & hits).sum(1)
     return {'n_named': n_named, 'n_items': n_items, 'recall': n_named / np.maximum(n_items, 1), 'hits': hits}
 
@@ -726,18 +725,25 @@ def recovery_section(data,                   # SeqData
     return sec
 
 # %% ../nbs/08_interpret.ipynb #65108084
-def plot_section(sec:Section, metrics:tuple|None=None, title:str=''):
-    "Bar plots (95% CIs) of a Section's per-sample metrics; for recovery also recall by position."
+def plot_section(sec:Section, metrics:tuple|None=None, title:str='', max_lines:int=6):
+    "Horizontal bars (95% CIs) of a Section's per-sample metrics, rows in report order; for recovery also recall by position."
     import matplotlib.pyplot as plt, seaborn as sns
-    metrics = metrics or [c for c in sec.per_sample.columns if c not in ('model', 'kind', 'sample', 'n_items')]
+    metrics = metrics or [c for c in ('acc@1', 'mean_recovered', 'cand_hr@1', 'cand_hr@1_shuffled') if c in sec.per_sample]
+    order = sorted(sec.per_sample.model.unique(), key=row_order)
     n = len(metrics) + (sec.by_position is not None)
-    fig, ax = plt.subplots(1, n, figsize=(4.5 * n, 3.6), squeeze=False)
+    fig, ax = plt.subplots(1, n, figsize=(3.6 * n + 1.5, 0.3 * len(order) + 1.4), squeeze=False)
     ax = ax[0]
-    for a, k in zip(ax, metrics):
-        sns.barplot(sec.per_sample, x='model', y=k, errorbar=('ci', 95), ax=a, hue='model', legend=False)
-        a.set(xlabel='', title=f'{title} {k}'.strip()); a.tick_params(axis='x', rotation=30)
+    for j, (a, k) in enumerate(zip(ax, metrics)):
+        sns.barplot(sec.per_sample, y='model', x=k, order=order, hue='kind', dodge=False, errorbar=('ci', 95), ax=a, legend=j == 0)
+        a.set(ylabel='', title=f'{title} {k}'.strip())
+        if k.startswith('cand_hr@1'): a.axvline(0.05, ls='--', c='grey', lw=1)          # chance: 1 of 20
+        if j: a.set_yticklabels([])
+    if len(metrics): ax[0].legend(fontsize=7, loc='lower right')
     if sec.by_position is not None:
-        sns.lineplot(sec.by_position, x='position', y='hit', hue='model', errorbar=None, marker='o', ax=ax[-1])
-        ax[-1].set(title='recall by position (1 = oldest)', ylabel='recall'); ax[-1].legend(fontsize=7)
+        keep = [m for m in order if row_kind(m) in ('paper', 'variant')][:max_lines - 1] + ['popular']
+        bp = sec.by_position[sec.by_position.model.isin(keep)]
+        sns.lineplot(bp, x='position', y='hit', hue='model', hue_order=keep, errorbar=None, marker='o', ax=ax[-1])
+        ax[-1].set(title='recall by position (1 = oldest)', ylabel='recall')
+        ax[-1].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc='upper left')
     fig.tight_layout()
     return fig

@@ -56,7 +56,7 @@ class RunParams(Config):
 PRESETS = {
     'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20, max_new_tokens=12,
                     n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'), warm_steps=50, decoder_epochs=3, decoder_rows=1000),
-    'default': dict(rec_epochs=8, adapter_steps=40, judge='none'),  # the local 135M judge is not validated yet: no win rates
+    'default': dict(rec_epochs=8, adapter_steps=40, n_oracle=100),
     'paper':   dict(llm='meta-llama/Llama-2-7b-hf', rec_epochs=100, adapter_steps=20000, variant_steps=20000,
                     batch_size=16, lr=1e-3, max_new_tokens=64, n_oracle=200, device='cuda'),
 }

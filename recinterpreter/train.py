@@ -224,6 +224,7 @@ def train_adapter(scheme:str,              # 'recovery' or 'residual'
                   lora_name:str|None=None, # name of the LoRA weights in the LLM (default derived from ckpt_dir)
                   stop_after:int|None=None, # stop after this step as if killed (tests resuming)
                   progress:bool=True,      # tqdm bar
+                  snapshots:tuple=(),      # steps (0 = before the LM steps) whose adapter weights go to ckpt_dir/snapshots/ (learning curves)
                  ) -> tuple[Adapter, dict]:
     "Train an adapter (and optional LoRA) for `scheme`; returns the frozen adapter and an info dict with the log."
     if scheme not in SCHEMES: raise ValueError(f'scheme must be one of {SCHEMES}, got {scheme!r}')
@@ -301,11 +302,16 @@ def train_adapter(scheme:str,              # 'recovery' or 'residual'
                 save_checkpoint(resume, ts, {}, settings=settings, step=step, log=log, tokens=tokens, train_s=train_s,
                                 lrs=[g['lr'] for g in opt.param_groups], **ometa)
             acc.wait_for_everyone()
+        def snapshot(step):
+            if main and ckpt_dir is not None and step in snapshots:
+                ts = {f'adapter.{k}': v for k, v in adapter.state_dict().items()}
+                if n_lora: ts.update({f'lora.{n}': p for n, p in _named_lora(llm, adapter.lora_name)})
+                save_checkpoint(ckpt_dir/'snapshots'/f'step-{step:06d}', ts, acfg.to_dict(), settings=settings, step=step)
         with training_llm(llm, reader.amp, attn):  # frozen weights in bf16 once; eager attention on CPU
             if start == 0:
                 warm = warm_start(adapter, scheme, rec, data, llm, tok, tcfg, seed) if tcfg.warm_steps else []
                 if warm: log.append([0, 'warm', warm[-1], tcfg.warm_lr, 0, 0.0])
-                validate(0)
+                validate(0); snapshot(0)
             adapter.train()
             bar = tqdm(range(start, tcfg.steps), desc=f'{scheme} adapter', disable=not (main and progress), initial=start,
                        total=tcfg.steps, mininterval=2)
@@ -326,6 +332,7 @@ def train_adapter(scheme:str,              # 'recovery' or 'residual'
                 log.append([step + 1, 'train', lv, opt.param_groups[0]['lr'], tokens, train_s])
                 bar.set_postfix(loss=f'{lv:.3f}', refresh=False)
                 done = step + 1
+                snapshot(done)
                 if tcfg.val_every and done % tcfg.val_every == 0 and done < tcfg.steps: validate(done)
                 if tcfg.ckpt_every and done % tcfg.ckpt_every == 0 and done < tcfg.steps: checkpoint(done)
                 if stop_after is not None and done >= stop_after and done < tcfg.steps:
