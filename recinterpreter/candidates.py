@@ -126,12 +126,16 @@ def candidate_loglik(llm,                  # frozen causal LM
                      prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
                      targets:list,         # targets[b][c]: token ids of row b's candidate c (EOS included); C per row
                      pad_id:int=0,         # any valid token id (masked)
+                     keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
                     ) -> torch.Tensor:     # (B, C) float32 log-likelihoods after the tokens all candidates share
     "Summed log-probabilities of each row's candidate answers given its prompt, the prompt run once per row."
     B, C = len(targets), len(targets[0])
     if B != prompt.inputs_embeds.shape[0] or any(len(r) != C for r in targets): raise ValueError(f'need {prompt.inputs_embeds.shape[0]} rows of {C} candidates')
     flat = [list(t) for row in targets for t in row]
     P = _common_prefix(flat)                                          # shared target tokens: part of the prompt
+    if keep_tail is not None:                                         # the shared ending: keep its first keep_tail tokens
+        S = min(_common_prefix([t[P:][::-1] for t in flat]), min(len(t) - P for t in flat) - 1)
+        if S > keep_tail: flat = [t[:len(t) - S + keep_tail] for t in flat]
     E, M, dev = prompt.inputs_embeds, prompt.attention_mask, prompt.inputs_embeds.device
     if P:
         shared = llm.get_input_embeddings()(torch.tensor(flat[0][:P], device=dev))   # (P, D)

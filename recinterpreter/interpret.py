@@ -18,6 +18,7 @@ from .prompts import SCHEMES, PromptBuilder, scheme_states, load_template
 from .candidates import (SAMPLERS, residual_candidates, recovery_candidates, residual_candidate_scores,
                                        recovery_candidate_scores, candidate_loglik, derangement, first_occurrence)
 from fastcore.basics import patch
+from .train import autocast_dtype, training_llm
 
 # %% auto #0
 __all__ = ['ARTICLES', 'DECODER_KINDS', 'normalize', 'title_key', 'TitleMatcher', 'recovery_from_named', 'recovery_scores',
@@ -299,6 +300,8 @@ class GenConfig(Config):
     "Evaluation generation settings."
     max_new_tokens: int = 40   # tokens generated per prompt
     batch_size: int = 32       # prompts per generate call
+    cand_amp: str = 'auto'     # candidate scoring: 'auto' (bf16 where the hardware has it), 'bf16' or 'off' (float32)
+    cand_keep_tail: int = 1    # tokens scored of the ending all candidates share (0: all, through EOS)
 
 @torch.no_grad()
 def generate_from_embeds(llm,                        # frozen causal LM
@@ -375,7 +378,8 @@ class Interpreter:
     def _key(self, data, *parts) -> str:
         pb = self.builder(data.item_noun, data.verb)
         return cache_key(self.scheme, data.name, data.n_items, *parts, module_fingerprint(self.rec), module_fingerprint(self.adapter),
-                         llm_identity(self.llm), pb.template.key(), pb.text(), self.gen.to_dict())
+                         llm_identity(self.llm), pb.template.key(), pb.text(),
+                         {k: v for k, v in self.gen.to_dict().items() if not k.startswith('cand_')})  # candidate settings: in their own key
 
     def _run(self, data, seq, len_seq, nxt, new_emb, path:Path, desc:str) -> list[str]:
         "Generate in batches of `gen.batch_size`, with the on-disk cache at `path`."
@@ -429,17 +433,21 @@ def candidate_scores(self:Interpreter, data,
     cand = np.asarray(cand); N, C = cand.shape
     src = np.arange(N) if perm is None else np.asarray(perm)
     nx = len_seq if nxt is None else nxt
-    path = cache_root()/'candidates'/data.name/f'{self.scheme}-{self.name or "x"}-{self._key(data, "cand", rows_fingerprint(seq, len_seq, nx, cand, src))}.json'
+    dev = next(self.llm.parameters()).device
+    amp, tail = autocast_dtype(self.gen.cand_amp, dev), self.gen.cand_keep_tail or None
+    key = self._key(data, 'cand', str(amp), tail, rows_fingerprint(seq, len_seq, nx, cand, src))
+    path = cache_root()/'candidates'/data.name/f'{self.scheme}-{self.name or "x"}-{key}.json'
     if self.cache and path.exists(): return np.asarray(load_json(path)['scores'])
     self.adapter.activate(self.llm)
-    pb, tid, dev = self.builder(data.item_noun, data.verb), self.target_ids(data), next(self.llm.parameters()).device
+    pb, tid = self.builder(data.item_noun, data.verb), self.target_ids(data)
     rdev, bs, out = next(self.rec.parameters()).device, max(1, max_seqs // C), []
-    for i in tqdm(range(0, N, bs), desc=desc or f'{self.scheme} {self.name} candidates', disable=N <= bs, mininterval=5):
-        b = torch.as_tensor(src[i:i + bs])
-        st = scheme_states(self.scheme, self.rec, seq[b].to(rdev), len_seq[b].to(rdev), None if nxt is None else nxt[b].to(rdev))
-        prompt = pb.encode(self.adapter, self.llm, [(H.to(dev), l.to(dev)) for H, l in st])
-        out.append(candidate_loglik(self.llm, prompt, [[tid[j] for j in row] for row in cand[i:i + bs].tolist()], pb.eos_id))
-    scores = torch.cat(out).numpy()
+    with training_llm(self.llm, amp), torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
+        for i in tqdm(range(0, N, bs), desc=desc or f'{self.scheme} {self.name} candidates', disable=N <= bs, mininterval=5):
+            b = torch.as_tensor(src[i:i + bs])
+            st = scheme_states(self.scheme, self.rec, seq[b].to(rdev), len_seq[b].to(rdev), None if nxt is None else nxt[b].to(rdev))
+            prompt = pb.encode(self.adapter, self.llm, [(H.to(dev), l.to(dev)) for H, l in st])
+            out.append(candidate_loglik(self.llm, prompt, [[tid[j] for j in row] for row in cand[i:i + bs].tolist()], pb.eos_id, tail))
+    scores = torch.cat(out).float().numpy()
     if self.cache: save_json({'scores': scores.tolist(), 'scheme': self.scheme, 'name': self.name}, path)
     return scores
 
