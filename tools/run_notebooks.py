@@ -24,6 +24,7 @@ def run(fn:Path) -> float:
     os.environ['IN_TEST'] = '1'
     t = time.perf_counter()
     sh = CaptureShell(fn)
+    sh.run("import matplotlib as _mpl; _mpl.rcParams.update({'figure.dpi': 60, 'savefig.dpi': 60})")  # figures of a few tens of KB
     cwd = os.getcwd(); os.chdir(fn.parent)
     try: sh.run_all(nb, exc_stop=True, preproc=lambda c: c.cell_type != 'code' or bool(_flags(c.source) & SKIP))
     finally: os.chdir(cwd)
