@@ -503,9 +503,9 @@ def row_kind(name:str) -> str:
     return ('baseline' if name in ('popular', 'random') else 'decoder' if name.startswith('decoder/')
             else 'variant' if '+' in name else 'paper')
 
-def row_order(name:str) -> tuple:
-    "Report order: baselines, paper setting, variants, decoders."
-    return (('baseline', 'paper', 'variant', 'decoder').index(row_kind(name)), name)
+def row_order(name:str) -> int:
+    "Report order: baselines, paper setting, variants, decoders (a stable sort keeps the run order within a group)."
+    return ('baseline', 'paper', 'variant', 'decoder').index(row_kind(name))
 
 def _with_gain(out:dict, a, b, name:str='cand_hr@1', seed:int=0):
     "Paired bootstrap of the per-row difference `a - b` (`<name>_gain`, `<name>_gain_ci`)."
