@@ -5,6 +5,7 @@
 # %% ../nbs/08a_candidates.ipynb #0c3785a1
 from __future__ import annotations
 import numpy as np, torch, torch.nn.functional as F
+from torch.nn.utils.rnn import pad_sequence
 from .prompts import SplicedBatch
 
 # %% auto #0
@@ -146,9 +147,9 @@ def candidate_loglik(llm,                  # frozen causal LM
     out = dec(inputs_embeds=E, attention_mask=M, position_ids=pos, use_cache=True)
     rest = [t[P:] for t in flat]; T = max(len(r) for r in rest)
     if T == 0: return torch.zeros(B, C)
-    ids = torch.full((B * C, T), pad_id, dtype=torch.long, device=dev); tm = torch.zeros(B * C, T, dtype=torch.bool, device=dev)
-    for i, r in enumerate(rest):
-        ids[i, :len(r)] = torch.tensor(r, dtype=torch.long); tm[i, :len(r)] = True
+    lens = torch.tensor([len(r) for r in rest], device=dev)
+    ids = pad_sequence([torch.tensor(r, dtype=torch.long) for r in rest], batch_first=True, padding_value=pad_id).to(dev)  # (BC, T)
+    tm = torch.arange(T, device=dev)[None] < lens[:, None]                                # (BC, T) real target tokens
     h = out.last_hidden_state[:, -1:].repeat_interleave(C, 0)                           # (BC, 1, D) predicts token 0
     if T > 1:
         cache = out.cache; cache.batch_repeat_interleave(C)

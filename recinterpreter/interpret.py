@@ -647,7 +647,7 @@ def residual_section(data,                   # SeqData
                                           **{m: s[m] for m in cols if m in s}}) for k, s in scores.items()], ignore_index=True)
     ex = []
     for k, t in texts.items():
-        if not isinstance(generations.get(k), Interpreter) and k in ('popular', 'random'): continue
+        if k in ('popular', 'random'): continue
         ranks = 1 / np.asarray(scores[k].get('cand_mrr', np.ones(N)))               # the true item's rank of 1 + n_neg
         for i in _pick_examples(np.asarray(scores[k].get('cand_hr@1', scores[k]['acc@1'])) > 0, n_examples, seed):
             ex.append({'model': k, 'sample': i, 'history': ' | '.join(data.history_titles(seq[i], len_seq[i])),
