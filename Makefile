@@ -25,12 +25,13 @@ STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install test eval bench bench-gpu clean export readme
+.PHONY: help install test eval train bench bench-gpu clean export readme
 
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
+	@echo "make train DATASET=ml100k|steam  train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
@@ -57,6 +58,11 @@ test: install
 # <out> is the dataset's name for the default preset (the committed reports), <name>-<preset> otherwise (git-ignored).
 eval: install
 	@$(PY) tools/make_eval.py run $(call sq,$(DATASET)) $(call sq,$(PRESET))
+
+# trains through the same functions as eval.ipynb and ships each finished run to checkpoints/<dataset>/, which a
+# default `make eval` then loads instead of training; rerun after a kill to resume
+train: install
+	$(PY) tools/make_train.py $(DATASET)
 
 bench: install
 	$(PY) bench/run.py

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #20358e22
 from __future__ import annotations
-import os, json, random, hashlib, tempfile, dataclasses, typing, types
+import os, json, random, hashlib, tempfile, shutil, dataclasses, typing, types
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from contextlib import contextmanager
@@ -13,7 +13,8 @@ from safetensors.torch import save_file, load_file
 
 # %% auto #0
 __all__ = ['IN_TEST', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device', 'atomic_write',
-           'save_json', 'load_json', 'cache_key', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint']
+           'save_json', 'load_json', 'cache_key', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint',
+           'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative', 'ship']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
@@ -172,3 +173,57 @@ def load_checkpoint(folder:str|Path, # checkpoint folder
         if json.loads(json.dumps(found, default=_json_default)) != json.loads(json.dumps(v, default=_json_default)):
             raise CheckpointMismatch(f'checkpoint {folder}: {k} is {found!r}, expected {v!r}')
     return load_file(folder/'model.safetensors'), info
+
+# %% ../nbs/00_core.ipynb #58f628d9
+def shipped_root() -> Path|None:
+    "Where shipped checkpoints live: `$RECINTERPRETER_SHIPPED` > `<repo>/checkpoints`; None when there is none."
+    p = os.environ.get('RECINTERPRETER_SHIPPED') or (project_root()/'checkpoints' if project_root() else None)
+    return Path(p).expanduser().resolve() if p else None
+
+def shipped_twin(folder:str|Path,  # a run folder under the cache root: <kind>/<dataset>/<rest...>
+                 root:str|Path|None=None, # shipped root (default `shipped_root()`)
+                ) -> Path|None:
+    "The shipped folder matching cache folder `folder` (`<root>/<dataset>/<kind>/<rest>`), whether or not it exists."
+    root = Path(root) if root else shipped_root()
+    try: rel = Path(folder).resolve().relative_to(cache_root())
+    except ValueError: return None
+    if root is None or len(rel.parts) < 3: return None
+    kind, ds, *rest = rel.parts
+    return root/ds/kind/Path(*rest)
+
+def from_shipped(folder:str|Path,   # a cache run folder
+                 need:tuple=('info.json',), # files that mark a finished run
+                 root:str|Path|None=None,
+                ) -> Path|None:
+    "If the cache lacks the finished run `folder` and a shipped twin has it, copy the twin in; returns the twin used (or None)."
+    folder = Path(folder)
+    if all((folder/f).exists() for f in need): return None
+    twin = shipped_twin(folder, root)
+    if twin is None or not all((twin/f).exists() for f in need): return None
+    tmp = folder.with_name(folder.name + f'.shipped-{os.getpid()}')
+    shutil.rmtree(tmp, ignore_errors=True); shutil.copytree(twin, tmp)
+    if folder.exists(): shutil.rmtree(folder)            # an unfinished run of the same key: the shipped one replaces it
+    os.replace(tmp, folder)
+    return twin
+
+def repo_relative(p:str|Path) -> str:
+    "`p` relative to the repository when inside it (how a reader finds a shipped checkpoint), else as given."
+    try: return str(Path(p).resolve().relative_to(project_root()))
+    except (ValueError, TypeError): return str(p)
+
+def ship(folder:str|Path,  # a finished cache run folder
+         keep:tuple,       # the files and sub-folders loading needs (others, e.g. resume state, stay behind)
+         root:str|Path|None=None,
+        ) -> Path:
+    "Copy the parts `keep` of finished run `folder` to its shipped twin (replacing an older copy); returns the twin."
+    folder, twin = Path(folder), shipped_twin(folder, root)
+    if twin is None: raise ValueError(f'{folder} is not a run folder under the cache root {cache_root()}')
+    tmp = twin.with_name(twin.name + f'.tmp-{os.getpid()}')
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for k in keep:
+        src = folder/k
+        if not src.exists(): raise FileNotFoundError(f'{src} is missing: is the run finished?')
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp/k)
+    if twin.exists(): shutil.rmtree(twin)
+    os.replace(tmp, twin)
+    return twin

@@ -9,7 +9,7 @@ import numpy as np, pandas as pd, torch
 from .core import load_checkpoint
 from .metrics import bootstrap_ci
 from .llm import embed_dim
-from .adapter import AdapterConfig, build_adapter
+from .adapter import AdapterConfig, build_adapter, lora_names, set_active_lora
 from .prompts import scheme_states
 from .candidates import (residual_candidates, recovery_candidates, residual_candidate_scores,
                                        recovery_candidate_scores, derangement)
@@ -24,13 +24,28 @@ def snapshot_steps(folder:str|Path) -> list[int]:
     d = Path(folder)/'snapshots'
     return sorted(int(p.name.split('-')[1]) for p in d.glob('step-*') if (p/'model.safetensors').exists()) if d.exists() else []
 
+def _lora_key(key:str, name:str) -> str:
+    "A saved LoRA parameter name (`lora.<module>.lora_A.<run name>.weight`) renamed to weight set `name`."
+    parts = key[len('lora.'):].split('.')
+    i = next(i for i, s in enumerate(parts) if s in ('lora_A', 'lora_B'))
+    return '.'.join(parts[:i + 1] + [name] + parts[i + 2:])
+
 def load_snapshot(folder:str|Path, step:int, rec, llm) -> torch.nn.Module:
-    "The adapter saved at `step` of the run in `folder` (adapters without LoRA or LLM-side buffers), frozen."
+    "The adapter saved at `step` of the run in `folder`, frozen; its LoRA weights (if any) go into `llm` as `snap-<run>`."
     ts, info = load_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}')
-    acfg = AdapterConfig(**info['config'])
-    if acfg.lora_r or acfg.kind in ('vocab', 'catalog'): raise NotImplementedError(f'curves for {acfg.kind} adapters with lora_r={acfg.lora_r} are not supported yet')
+    acfg = AdapterConfig.from_dict(info['config'])
+    if acfg.kind in ('vocab', 'catalog'): raise NotImplementedError(f'curves for {acfg.kind} adapters are not supported yet')
     ad = build_adapter(acfg, rec.cfg.d, rec.cfg.L, embed_dim(llm), llm=llm)
     ad.load_state_dict({k[len('adapter.'):]: v for k, v in ts.items() if k.startswith('adapter.')})
+    if acfg.lora_r:                                      # one weight set per run, overwritten snapshot by snapshot
+        name = 'snap-' + ''.join(c if c.isalnum() else '_' for c in str(Path(folder).resolve()))[-40:]
+        if name in lora_names(llm): ad.lora_name = name
+        else: ad.attach(llm, name)
+        params = dict(llm.named_parameters())
+        with torch.no_grad():
+            for k, v in ts.items():
+                if k.startswith('lora.'): params[_lora_key(k, name)].copy_(v)
+        set_active_lora(llm, None)
     return ad.eval().requires_grad_(False)
 
 @torch.no_grad()

@@ -428,6 +428,7 @@ def candidate_scores(self:Interpreter, data,
                      perm:np.ndarray|None=None,  # row i reads row perm[i]'s states (shuffled control); None: its own
                      max_seqs:int=256,           # candidate sequences per forward pass (rows per batch = max_seqs // C)
                      desc:str='',                # progress-bar label
+                     new_emb:torch.Tensor|None=None, # (N, d) residual: append these embeddings instead of `nxt`'s (oracles)
                     ) -> np.ndarray:             # (N, C) log-likelihoods
     "Log-likelihood of the answer naming each candidate, given each row's (or row `perm[i]`'s) soft tokens; cached."
     cand = np.asarray(cand); N, C = cand.shape
@@ -435,7 +436,8 @@ def candidate_scores(self:Interpreter, data,
     nx = len_seq if nxt is None else nxt
     dev = next(self.llm.parameters()).device
     amp, tail = autocast_dtype(self.gen.cand_amp, dev), self.gen.cand_keep_tail or None
-    key = self._key(data, 'cand', str(amp), tail, rows_fingerprint(seq, len_seq, nx, cand, src))
+    emb_h = None if new_emb is None else hashlib.sha1(_np(new_emb).astype(np.float32).tobytes()).hexdigest()
+    key = self._key(data, 'cand', str(amp), tail, rows_fingerprint(seq, len_seq, nx, cand, src), *([emb_h] if emb_h else []))
     path = cache_root()/'candidates'/data.name/f'{self.scheme}-{self.name or "x"}-{key}.json'
     if self.cache and path.exists(): return np.asarray(load_json(path)['scores'])
     self.adapter.activate(self.llm)
@@ -444,7 +446,8 @@ def candidate_scores(self:Interpreter, data,
     with training_llm(self.llm, amp), torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
         for i in tqdm(range(0, N, bs), desc=desc or f'{self.scheme} {self.name} candidates', disable=N <= bs, mininterval=5):
             b = torch.as_tensor(src[i:i + bs])
-            st = scheme_states(self.scheme, self.rec, seq[b].to(rdev), len_seq[b].to(rdev), None if nxt is None else nxt[b].to(rdev))
+            st = scheme_states(self.scheme, self.rec, seq[b].to(rdev), len_seq[b].to(rdev), None if nxt is None else nxt[b].to(rdev),
+                               None if new_emb is None else torch.as_tensor(new_emb)[b].to(rdev))
             prompt = pb.encode(self.adapter, self.llm, [(H.to(dev), l.to(dev)) for H, l in st])
             out.append(candidate_loglik(self.llm, prompt, [[tid[j] for j in row] for row in cand[i:i + bs].tolist()], pb.eos_id, tail))
     scores = torch.cat(out).float().numpy()
@@ -626,8 +629,8 @@ def residual_section(data,                   # SeqData
         if not isinstance(it, Interpreter): continue
         scores[k].update(cand_rows(it.candidate_scores(data, seq, len_seq, nxt, c)))
         if perm is not None:
-            sh = it.candidate_scores(data, seq, len_seq, nxt, c, perm=perm, desc=f'residual {k} shuffled')
-            scores[k]['cand_hr@1_shuffled'] = residual_candidate_scores(sh, n_neg)['popular']['hr@1']
+            sh = it.candidate_scores(data, seq, len_seq, nxt, c[:, :1 + n_neg], perm=perm, desc=f'residual {k} shuffled')  # popular negatives only
+            scores[k]['cand_hr@1_shuffled'] = residual_candidate_scores(sh, n_neg, ('popular',))['popular']['hr@1']
         lg = it.classifier_logits(seq, len_seq, nxt)
         if lg is not None:
             scores[k]['classifier_acc@1'] = (matcher.canon[_np(lg.argmax(1))] == matcher.canon[_np(nxt)]).astype(float)

@@ -16,13 +16,15 @@ from .core import Config, cache_root, cache_key, seed_everything, atomic_write, 
 from .metrics import bootstrap_ci
 from .interpret import TitleMatcher, Interpreter, normalize, answer_text, baseline_ids, _np, _history_mask, _rows
 from .prompts import load_template, SPLICE
+from .candidates import residual_candidates, residual_candidate_scores
+from .dreamrec import guidance_sweep
 
 # %% auto #0
 __all__ = ['LETTERS', 'OPENAI_VARS', 'SOURCES', 'load_embedder', 'embed_texts', 'catalog_embeddings', 'grounding_scores',
            'judge_prompt', 'parse_choice', 'letter_token_ids', 'LocalJudge', 'read_letter_probs', 'OpenAIJudge',
            'make_judge', 'judge_options', 'option_probs', 'top_share', 'judge_candidates', 'position_bias',
            'judge_summary', 'validity_questions', 'judge_validity', 'top1_new', 'instantiate', 'OracleSection',
-           'description_core', 'oracle_section', 'plot_oracle']
+           'description_core', 'oracle_section', 'oracle_candidate_ranks', 'plot_oracle']
 
 # %% ../nbs/09_oracle.ipynb #b8c8faca
 _EMBEDDERS = {}
@@ -68,7 +70,7 @@ def grounding_scores(texts:list[str],          # one description (or title) per 
     sims = embed_texts(texts, model) @ cat_emb.T                         # (N, n_items)
     tgt = sims.gather(1, target[:, None])                                  # (N, 1)
     rank = (sims > tgt).sum(1)                                             # (N,) items strictly closer
-    return {f'grounded_hr@{k}': (rank < k).float().numpy(), 'similarity': tgt[:, 0].numpy()}
+    return {f'grounded_hr@{k}': (rank < k).float().numpy(), 'similarity': tgt[:, 0].numpy(), 'grounded': sims.argmax(1).numpy()}
 
 # %% ../nbs/09_oracle.ipynb #6155aa15
 LETTERS = 'ABC'
@@ -384,12 +386,13 @@ def instantiate(data,                  # SeqData
                 sasrec,                # a frozen SASRec (top-1 baseline)
                 split:str='test', n:int=50, # first n rows of split
                 seed:int=0,            # oracle sampling and random-item seed
+                w:float|None=None,     # guidance strength (None: DreamRec's own `cfg.w`)
                ) -> pd.DataFrame:
     "One row per history: titles, true next, SASRec top-1, DreamRec nearest item, random item, oracle description."
     seq, len_seq, nxt = _rows(split, data, n)
     dr = interp.rec
     with torch.no_grad():
-        oracle = dr.sample_oracle(seq, len_seq, seed=seed, rescale=True)             # (N, d) at the mean item-embedding norm
+        oracle = dr.sample_oracle(seq, len_seq, w=w, seed=seed, rescale=True)        # (N, d) at the mean item-embedding norm
         E = dr.item_emb.weight[:data.n_items]                                        # (n_items, d)
         cos = F.normalize(oracle, dim=-1) @ F.normalize(E, dim=-1).T                 # (N, n_items)
         cos[torch.as_tensor(_history_mask(seq, len_seq, data.n_items))] = -torch.inf # the same history rule as the baselines
@@ -398,13 +401,15 @@ def instantiate(data,                  # SeqData
     rnd = baseline_ids('random', data.popularity, seq, len_seq, k=1, seed=seed + 1)[:, 0]
     top = top1_new(sasrec, seq, len_seq, data.n_items)
     T = data.titles
-    return pd.DataFrame({'sample': np.arange(len(seq)),
+    df = pd.DataFrame({'sample': np.arange(len(seq)),
                          'history': [' | '.join(data.history_titles(s, l)) for s, l in zip(seq, len_seq)],
                          'true next': [T[i] for i in _np(nxt)], 'sasrec top-1': [T[i] for i in top],
                          'dreamrec nearest': [T[i] for i in nearest], 'description': desc, 'random': [T[i] for i in rnd],
                          'next_id': _np(nxt), 'sasrec_id': top, 'nearest_id': nearest, 'random_id': rnd,
                          'oracle_norm': _np(oracle.norm(dim=-1)), 'nearest_cos': _np(cos.max(1).values),
-                         'item_norm': float(E.norm(dim=-1).mean())})
+                         'item_norm': float(E.norm(dim=-1).mean()), 'w': dr.cfg.w if w is None else float(w),
+                         'oracle': list(_np(oracle).astype(np.float32))})                 # (d,) per row: what the LLM reads
+    return df
 
 # %% ../nbs/09_oracle.ipynb #9ec686a0
 @dataclass
@@ -436,14 +441,23 @@ def oracle_section(data,                  # SeqData
                    split:str='test', n:int=50, # first n rows of split
                    seed:int=0,            # oracle sampling, the validity check's random titles, bootstrap
                    device:str='cpu',      # for the local judge and the sentence model
-                   n_examples:int=8,      # rows of the example table
+                   n_examples:int=10,     # rows of the example table
                    inst:pd.DataFrame|None=None, # a previous `instantiate` table to reuse (e.g. to try another judge)
+                   ws:tuple=(0, 1, 2, 4), # guidance strengths tried on validation (the best NDCG@20 of the oracle wins); () = DreamRec's own w
+                   cand_rank:bool=True,   # also rank the true next item by the LLM's candidate likelihood, per appended source
                    n_validity:int|None=None, # histories for the judge's validity check (default: as many as judged)
                    rotations:int|None=None,  # deprecated and ignored: every history is judged in all 6 orders
                   ) -> OracleSection:
     "Instantiate DreamRec's oracle items in words, ground them in the catalog, and judge them against SASRec and random."
     if rotations is not None: warnings.warn('oracle_section(rotations=...) is ignored: every history is judged in all 6 orders', DeprecationWarning, stacklevel=2)
-    inst = instantiate(data, interp, sasrec, split, n, seed) if inst is None else inst
+    guidance = None
+    if inst is None:
+        w = None
+        if ws:                                                        # chosen on validation, never on the rows reported
+            sweep = guidance_sweep(interp.rec, data, 'val', ws=ws, seed=seed)
+            w = float(sweep.loc[sweep['ndcg@20'].idxmax(), 'w'])
+            guidance = {'w': w, 'chosen_by': 'NDCG@20 of the oracle on validation', 'sweep': sweep.round(4).to_dict('records')}
+        inst = instantiate(data, interp, sasrec, split, n, seed, w=w)
     N = len(inst)
     emb_model = load_embedder(device)
     cat_emb = catalog_embeddings(data.titles, emb_model)
@@ -451,12 +465,13 @@ def oracle_section(data,                  # SeqData
     texts = {'dreamrec': desc, 'sasrec': inst['sasrec top-1'].tolist(),
              'random': inst['random'].tolist(), 'dreamrec_nearest': inst['dreamrec nearest'].tolist()}
     g = {k: grounding_scores(t, inst['next_id'].to_numpy(), cat_emb, emb_model) for k, t in texts.items()}
-    m = {'n_eval': N}
-    _ci(m, 'grounded_hr@10', g['dreamrec']['grounded_hr@10'], seed); _ci(m, 'similarity', g['dreamrec']['similarity'], seed)
+    m = {'n_eval': N, 'guidance': guidance or {'w': float(inst['w'].iloc[0]) if 'w' in inst else None, 'chosen_by': 'given'}}
+    ranks = oracle_candidate_ranks(data, interp, inst, split, seed) if cand_rank and isinstance(interp, Interpreter) and 'oracle' in inst else {}
     m['baselines'] = {}
-    for k in ('sasrec', 'random', 'dreamrec_nearest'):
-        m['baselines'][k] = {}
-        _ci(m['baselines'][k], 'grounded_hr@10', g[k]['grounded_hr@10'], seed); _ci(m['baselines'][k], 'similarity', g[k]['similarity'], seed)
+    for k in ('dreamrec', 'sasrec', 'random', 'dreamrec_nearest'):
+        out = m if k == 'dreamrec' else m['baselines'].setdefault(k, {})
+        _ci(out, 'grounded_hr@10', g[k]['grounded_hr@10'], seed); _ci(out, 'similarity', g[k]['similarity'], seed)
+        if k in ranks: _ci(out, 'cand_hr@1', ranks[k]['hr@1'], seed); _ci(out, 'cand_mrr', ranks[k]['mrr'], seed)
     matcher = TitleMatcher(data.titles)
     m['oracle_norm'], m['item_norm'] = round(float(inst['oracle_norm'].mean()), 4), round(float(inst['item_norm'].iloc[0]), 4)
     m['nearest_cos'] = round(float(inst['nearest_cos'].mean()), 4)   # cosine of the oracle to its nearest new catalog item
@@ -482,9 +497,29 @@ def oracle_section(data,                  # SeqData
         jd['position_bias'] = position_bias(pd.concat([d for d in (vdf, judged) if len(d)], ignore_index=True)) if len(vdf) else None
         if 'letter_mass' in vdf: jd['letter_mass'] = _r(pd.concat([d['letter_mass'] for d in (vdf, judged) if 'letter_mass' in d]).mean())
         m['judge'] = jd
-    per_sample = pd.concat([pd.DataFrame({'source': k, 'sample': np.arange(N), **v}) for k, v in g.items()], ignore_index=True)
-    cols = ['history', 'true next', 'sasrec top-1', 'dreamrec nearest', 'description', 'random']
-    return OracleSection(m, per_sample, inst[cols].head(n_examples), judged, inst, vdf)
+    per_sample = pd.concat([pd.DataFrame({'source': k, 'sample': np.arange(N), **v, **({'cand_rank': 1 / ranks[k]['mrr']} if k in ranks else {})})
+                            for k, v in g.items()], ignore_index=True)
+    ex = inst[['history', 'true next', 'description']].assign(**{
+        'grounded': [data.titles[i] for i in g['dreamrec']['grounded']], 'similarity': g['dreamrec']['similarity'].round(3),
+        **({'true rank of 20 (LLM)': np.round(1 / ranks['dreamrec']['mrr']).astype(int)} if 'dreamrec' in ranks else {}),
+        'dreamrec nearest': inst['dreamrec nearest'], 'sasrec top-1': inst['sasrec top-1'],
+        'sasrec similarity': g['sasrec']['similarity'].round(3), 'random': inst['random']})
+    return OracleSection(m, per_sample, ex.head(n_examples), judged, inst, vdf)
+
+def oracle_candidate_ranks(data, interp:Interpreter, # the DreamRec residual Interpreter
+                           inst:pd.DataFrame,         # an `instantiate` table
+                           split:str='test', seed:int=0, n_neg:int=19,
+                          ) -> dict[str, dict]:       # source -> per-row candidate metrics (hr@1, mrr, ...)
+    "Append each source's item (the oracle embedding, DreamRec's nearest item, SASRec's top-1, a random item) to the history and rank the true next item among 1 + `n_neg` candidates by the frozen LLM's likelihood."
+    seq, len_seq, nxt = _rows(split, data, len(inst))
+    c = residual_candidates(seq, len_seq, nxt, data.popularity, TitleMatcher(data.titles).canon, n_neg, seed)[:, :1 + n_neg]  # true first
+    appended = {'dreamrec': dict(new_emb=torch.as_tensor(np.stack(inst['oracle'].to_list())))}
+    appended |= {k: dict(ids=torch.as_tensor(inst[col].to_numpy())) for k, col in (('dreamrec_nearest', 'nearest_id'), ('sasrec', 'sasrec_id'), ('random', 'random_id'))}
+    out = {}
+    for k, a in appended.items():
+        s = interp.candidate_scores(data, seq, len_seq, a.get('ids', nxt), c, new_emb=a.get('new_emb'), desc=f'oracle: {k} appended')
+        out[k] = residual_candidate_scores(s, n_neg, ('popular',))['popular']
+    return out
 
 def plot_oracle(sec:OracleSection):
     "Grounding of the descriptions vs the baselines, and the judge: its validity, position bias and (when valid) win rates."

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
-from .core import Config, IN_TEST, project_root, save_json, get_device, atomic_write
+from .core import Config, IN_TEST, project_root, save_json, load_json, get_device, atomic_write, repo_relative
 from .data import DATASETS
 
 # %% auto #0
@@ -192,6 +192,9 @@ def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, rep
     staged, dest = Path(staged), Path(dest)
     missing = [f for f in REPORT_FILES if not (staged/f).is_file()]
     if missing: raise FileNotFoundError(f'{staged} is not a finished report: {", ".join(missing)} missing; {dest} left as it was')
+    m = load_json(staged/'metrics.json')
+    if m.get('params', {}).get('out_dir'):                        # where the report lives, not the staging folder it ran in
+        m['params']['out_dir'] = repo_relative(dest.parent.resolve()); save_json(m, staged/'metrics.json')
     dest.parent.mkdir(parents=True, exist_ok=True)
     old = dest.with_name(f'.old-{dest.name}-{os.getpid()}') if dest.exists() else None
     if old: os.replace(dest, old)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, cache_root, cache_key,
-                                 save_json, load_json, get_device, CheckpointMismatch)
+                                 save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative)
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
@@ -447,12 +447,13 @@ def train_or_load(name:str,                      # registered recommender name, 
     if force and folder.exists(): shutil.rmtree(folder)
     seed_everything(seed)
     model = cls(data.n_items, mcfg).to(dev)
+    twin = None if force else from_shipped(folder, need=('info.json', 'best/model.safetensors'))  # a shipped run of this key
     if (folder / 'info.json').exists():
         info = load_json(folder / 'info.json')
         ts, _ = load_checkpoint(folder / 'best', kind=name, dataset=data.name, n_items=data.n_items, **mcfg.to_dict())
         model.load_state_dict(ts)
         info['log'] = pd.DataFrame(info['log'])
-        info['cached'] = True
+        info['cached'], info['source'] = True, (f'shipped: {repo_relative(twin)}' if twin else 'cache')
         return model.freeze(), info
     log = fit(model, data, tcfg, folder, seed=seed, progress=progress)
     model.freeze()
@@ -462,7 +463,7 @@ def train_or_load(name:str,                      # registered recommender name, 
             'model_config': mcfg.to_dict(), 'train_config': tcfg.to_dict(), 'seed': seed, 'folder': str(folder),
             'log': log.to_dict(orient='list')}
     save_json(info, folder / 'info.json')
-    return model, {**info, 'log': log, 'cached': False}
+    return model, {**info, 'log': log, 'cached': False, 'source': 'trained now'}
 
 # %% ../nbs/03_recommender.ipynb #a92dde45
 def _per_model(overrides:dict|None, name:str) -> dict:
@@ -492,13 +493,14 @@ def recommender_section(data,                                   # a SeqData
                                 train_overrides=_per_model(train_overrides, n), device=device, progress=progress)
         models[n] = m
         metrics[n] = {'val': info['val'], 'test': info['test'], 'train_s': info['train_s'],
-                      **{k: info[k] for k in ('epochs', 'best_epoch', 'cached') if k in info}}
+                      **{k: info[k] for k in ('epochs', 'best_epoch', 'cached', 'source') if k in info}}
         if len(info['log']): logs.append(info['log'].assign(model=n))
     cols = [(s, k) for s in ('val', 'test') for k in ('hr@10', 'ndcg@10', 'hr@20', 'ndcg@20')]
     table = pd.DataFrame({c: [_fmt(metrics[n][c[0]], c[1]) for n in models] for c in cols}, index=list(models))
     table.columns = pd.MultiIndex.from_tuples(cols)
     table[('', 'train_s')] = [round(metrics[n]['train_s'], 1) for n in models]
     table[('', 'epochs')] = [metrics[n].get('epochs', 0) for n in models]
+    table[('', 'from')] = [metrics[n].get('source', 'counts') for n in models]   # shipped checkpoint, cache or trained now
     table.index.name = 'model'
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(columns=['epoch', 'train_loss', 'val_ndcg@20', 'seconds', 'best', 'model'])
     return models, table, metrics, log

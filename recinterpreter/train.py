@@ -13,7 +13,7 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, cache_root, cache_key, save_json, load_json,
-                                 save_checkpoint, load_checkpoint, IN_TEST)
+                                 save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative)
 from .llm import embed_dim, llm_identity, count_trainable
 from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_adapter, rec_identity,
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
@@ -393,14 +393,16 @@ def train_or_load_adapter(scheme:str,       # 'recovery' or 'residual'
     acfg, tcfg = scheme_adapter_cfg(adapter_cfg or AdapterConfig(), scheme, data), train_cfg or TrainConfig()
     folder = adapter_folder(scheme, rec, rec_name, data, llm, llm_name, acfg, tcfg, seed)
     if force and folder.exists(): shutil.rmtree(folder)
+    twin = None if force else from_shipped(folder, need=('info.json', 'log.csv', 'adapter/model.safetensors'))
     if (folder/'info.json').exists() and (folder/'adapter'/'model.safetensors').exists():
         ad = load_adapter(folder/'adapter', llm, rec, name=folder.name, scheme=scheme)
         info = load_json(folder/'info.json')
-        info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder))
+        info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder),
+                    source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
         return ad, info
     ad, info = train_adapter(scheme, rec, data, llm, tok, acfg, tcfg, seed, ckpt_dir=folder, lora_name=folder.name,
                              progress=progress)
-    info.update(cached=False, folder=str(folder))
+    info.update(cached=False, folder=str(folder), source='trained now')
     return ad, info
 
 # %% ../nbs/07_train.ipynb #971264d1

@@ -14,11 +14,13 @@ import argparse, json, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = {                                                          # TrainConfig overrides; batch 16 as the paper
+RECIPES = {                                       # TrainConfig overrides (+ AdapterConfig ones under 'adapter'); batch 16 as the paper
     'lr1e-3': dict(lr=1e-3, warmup=20),                              # the paper's learning rate, constant
     'lr3e-4': dict(lr=3e-4, warmup=100),
     'lr1e-4': dict(lr=1e-4, warmup=100),
     'lr1e-3-cosine': dict(lr=1e-3, warmup=100, decay='cosine'),
+    'lr1e-3-norm1': dict(lr=1e-3, warmup=20, adapter=dict(out_norm=1.0)),   # soft token held at the word-embedding norm
+    'lora16': dict(lr=1e-3, warmup=50, lora_lr=3e-4, adapter=dict(lora_r=16)),  # the fallback: the LLM side learns to decode
 }
 SNAPSHOTS = (0, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
 
@@ -50,8 +52,9 @@ def main(argv=None):
             folder = out/name/scheme
             t = time.perf_counter()
             if not (folder/'info.json').exists():
-                cfg = TrainConfig(steps=a.steps, batch_size=16, val_every=50, ckpt_every=50, val_rows=0, **RECIPES[name])
-                train_adapter(scheme, rec, data, llm, tok, AdapterConfig(kind='conv'), cfg, seed=0, ckpt_dir=folder,
+                over = dict(RECIPES[name]); acfg = AdapterConfig(kind='conv', **over.pop('adapter', {}))
+                cfg = TrainConfig(steps=a.steps, batch_size=16, val_every=50, ckpt_every=50, val_rows=0, **over)
+                train_adapter(scheme, rec, data, llm, tok, acfg, cfg, seed=0, ckpt_dir=folder,
                               snapshots=tuple(s for s in SNAPSHOTS if s <= a.steps))
             curve = learning_curve(scheme, folder, rec, data, llm, tok, split='val', n=a.val_rows or None)
             curve.to_csv(folder/'curve.csv', index=False)

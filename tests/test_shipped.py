@@ -1,0 +1,80 @@
+"Every checkpoint shipped under checkpoints/<dataset>/ (by `make train`) loads, and its key is one a default `make eval` of the current code asks for."
+import pathlib, pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p for p in (ROOT/'checkpoints').glob('*') if (p/'recommenders').is_dir() or (p/'adapters').is_dir())
+
+def test_shipped_layout():
+    "Only run folders (recommenders/<run>, adapters/<scheme>/<run>), the recipe search and the manifest live in checkpoints/<dataset>/."
+    for ds in SHIPPED:
+        assert (ds/'MANIFEST.json').exists(), f'{ds} has no MANIFEST.json: ship with make train'
+        for p in ds.iterdir():
+            assert p.name in ('recommenders', 'adapters', 'search', 'MANIFEST.json'), f'unexpected {p} in shipped checkpoints'
+        for run in (ds/'recommenders').glob('*'):
+            assert {f.name for f in run.iterdir()} == {'info.json', 'best'}, f'{run}: ship only info.json and best/'
+        for run in (ds/'adapters').glob('*/*'):
+            assert run.parent.name in ('residual', 'recovery') and {f.name for f in run.iterdir()} == {'info.json', 'log.csv', 'adapter'}, run
+
+@pytest.mark.slow
+@pytest.mark.parametrize('ds', SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_keys_match_current_code(ds, data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path/'cache'))         # nothing cached: only the shipped folders count
+    monkeypatch.setenv('RECINTERPRETER_SHIPPED', str(ROOT/'checkpoints'))
+    from recinterpreter.core import load_json
+    from recinterpreter.data import load_dataset
+    from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides
+    from recinterpreter.recommender import run_folder, train_or_load
+    from recinterpreter.train import adapter_folder, scheme_adapter_cfg, train_or_load_adapter
+    from recinterpreter.llm import load_llm
+    P = resolve_params(dataset=ds.name, preset='default')
+    data = load_dataset(P.dataset, seed=42)
+    names = list(P.recommenders)
+    expected = {run_folder(n, data, P.seed, None, rec_train_overrides(P)).name: n for n in names}
+    shipped = sorted(p.name for p in (ds/'recommenders').glob('*'))
+    stale = [s for s in shipped if s not in expected]
+    assert not stale, f'{ds.name}: shipped recommenders {stale} have keys no default make eval asks for (code or preset changed): rerun make train DATASET={ds.name}'
+    models = {}
+    for folder, n in expected.items():
+        if folder not in shipped: continue
+        models[n], info = train_or_load(n, data, seed=P.seed, train_overrides=rec_train_overrides(P))
+        assert info['source'].startswith('shipped: checkpoints/'), info['source']
+        ref = load_json(ds/'MANIFEST.json')['runs'][f'checkpoints/{ds.name}/recommenders/{folder}']['test']
+        assert abs(info['test']['ndcg@20'] - ref['ndcg@20']) < 1e-6, 'the shipped recommender no longer scores what it scored when shipped'
+    llm, tok = load_llm(P.llm)
+    want = {}
+    for row, rec_name, acfg, tcfg in adapter_runs(P):
+        if rec_name not in models: continue
+        for scheme in ('residual', 'recovery'):
+            f = adapter_folder(scheme, models[rec_name], rec_name, data, llm, P.llm, scheme_adapter_cfg(acfg, scheme, data), tcfg, P.seed)
+            want[f'{scheme}/{f.name}'] = (row, rec_name, acfg, tcfg, scheme)
+    shipped_ad = sorted(f'{p.parent.name}/{p.name}' for p in (ds/'adapters').glob('*/*'))
+    stale = [s for s in shipped_ad if s not in want]
+    assert not stale, f'{ds.name}: shipped adapters {stale} have keys no default make eval asks for: rerun make train DATASET={ds.name}'
+    for k in shipped_ad:
+        row, rec_name, acfg, tcfg, scheme = want[k]
+        ad, info = train_or_load_adapter(scheme, models[rec_name], rec_name, data, llm, tok, P.llm, acfg, tcfg, seed=P.seed, progress=False)
+        assert info['source'].startswith('shipped: ') and info['steps'] == tcfg.steps, (k, info['source'])
+
+@pytest.mark.slow
+def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
+    "make train (quick preset, tiny LLM) ships every run; a fresh cache then loads them all from the shipped folder, training nothing."
+    import importlib.util, json
+    monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path/'cache'))
+    monkeypatch.setenv('RECINTERPRETER_SHIPPED', str(tmp_path/'shipped'))
+    spec = importlib.util.spec_from_file_location('make_train', ROOT/'tools'/'make_train.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    manifest = mod.main(['ml100k', '--preset', 'quick', '--only', 'sasrec', '--schemes', 'residual'])
+    m = json.loads(manifest.read_text())
+    kinds = sorted(v['kind'] for v in m['runs'].values())
+    from recinterpreter.pipeline import resolve_params
+    P = resolve_params(dataset='ml100k', preset='quick')
+    assert kinds.count('recommender') == len(P.recommenders) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.variants)
+    assert {'recommenders_s', 'llm_load_s', 'adapters_s', 'total_s'} <= set(m['timing'])
+    assert all(v['command'].startswith('make train DATASET=ml100k') for v in m['runs'].values())
+    import shutil; shutil.rmtree(tmp_path/'cache')                                   # a fresh clone's empty cache
+    from recinterpreter.data import load_dataset
+    from recinterpreter.recommender import recommender_section
+    from recinterpreter.pipeline import rec_train_overrides
+    _, table, metrics, _ = recommender_section(load_dataset('ml100k', seed=42), list(P.recommenders), seed=P.seed,
+                                               train_overrides=rec_train_overrides(P), progress=False)
+    assert all(metrics[n]['source'].startswith('shipped: ') for n in P.recommenders), table[('', 'from')]
