@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #20358e22
 from __future__ import annotations
-import os, json, random, hashlib, tempfile, shutil, dataclasses, typing, types
+import os, ast, json, random, hashlib, tempfile, shutil, dataclasses, typing, types, importlib.util
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from contextlib import contextmanager
@@ -13,13 +13,14 @@ from safetensors.torch import save_file, load_file
 
 # %% auto #0
 __all__ = ['IN_TEST', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device', 'atomic_write',
-           'save_json', 'load_json', 'cache_key', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint',
-           'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative', 'ship']
+           'save_json', 'load_json', 'cache_key', 'code_fingerprint', 'module_of', 'CheckpointMismatch',
+           'save_checkpoint', 'load_checkpoint', 'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative',
+           'stale_siblings', 'ship']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
     "The repository root (the folder holding `settings.ini`) when running from a clone, else `None`."
-    p = Path(__file__).resolve().parent.parent
+    p = Path(importlib.util.find_spec('recinterpreter').origin).resolve().parent.parent
     return p if (p/'settings.ini').exists() else None
 
 def data_root(path:str|Path|None=None, # explicit folder; wins over everything
@@ -138,6 +139,34 @@ def cache_key(*parts) -> str:
     s = json.dumps(parts, sort_keys=True, default=_json_default)
     return hashlib.sha1(s.encode()).hexdigest()[:12]
 
+# %% ../nbs/00_core.ipynb #b09ad7e2
+_PKG_DIR = Path(importlib.util.find_spec('recinterpreter').origin).parent  # the installed package's folder
+
+def _strip_docstrings(tree:ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+def code_fingerprint(*modules:str,       # module names of this package ('sasrec', 'train') or paths to .py files
+                    ) -> dict[str, str]:  # module -> 12 hex digits
+    "Hashes of the code of `modules`, blind to comments, docstrings and formatting."
+    out = {}
+    for m in modules:
+        path = Path(m) if str(m).endswith('.py') else _PKG_DIR/f'{m}.py'
+        if not path.exists(): raise FileNotFoundError(f'code_fingerprint: no module {m!r} ({path})')
+        tree = _strip_docstrings(ast.parse(path.read_text(encoding='utf-8')))
+        out[path.stem] = hashlib.sha1(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:12]
+    return out
+
+def module_of(obj) -> str|None:
+    "This package's module that defines `obj`'s class (e.g. 'sasrec'), or None for classes defined elsewhere (notebooks, tests)."
+    mod = type(obj).__module__ if not isinstance(obj, type) else obj.__module__
+    pkg, _, name = mod.partition('.')
+    return name if pkg == 'recinterpreter' and name else None
+
 # %% ../nbs/00_core.ipynb #115a9dd4
 class CheckpointMismatch(ValueError):
     "A checkpoint does not match what the caller expects."
@@ -210,6 +239,23 @@ def repo_relative(p:str|Path) -> str:
     "`p` relative to the repository when inside it (how a reader finds a shipped checkpoint), else as given."
     try: return str(Path(p).resolve().relative_to(project_root()))
     except (ValueError, TypeError): return str(p)
+
+def stale_siblings(folder:str|Path, # a run folder about to be trained (cache path)
+                   code:dict,        # the code fingerprints the run needs
+                   data_fp:str|None=None, # the data fingerprint it needs
+                  ) -> list[str]:
+    "Finished runs of the same model next to `folder` (cached or shipped) that other code or data made: one line each, saying what differs."
+    folder, twin = Path(folder), shipped_twin(folder)
+    prefix, out = folder.name.rsplit('-', 1)[0] + '-', []
+    for d in dict.fromkeys(p for p in (folder.parent, twin.parent if twin else None) if p is not None and p.is_dir()):
+        for f in sorted(d.glob(prefix + '*')):
+            if f.name == folder.name or not (f/'info.json').is_file(): continue
+            try: info = load_json(f/'info.json')
+            except ValueError: continue
+            diff = [f'{m}.py' for m in code if (info.get('code') or {}).get(m) != code[m]]
+            if data_fp and info.get('data_fingerprint') not in (None, data_fp): diff.append('the data')
+            if diff: out.append(f'{repo_relative(f)} was made by other code or data ({", ".join(diff)} differ), so it is not used')
+    return out
 
 def ship(folder:str|Path,  # a finished cache run folder
          keep:tuple,       # the files and sub-folders loading needs (others, e.g. resume state, stay behind)

@@ -44,6 +44,15 @@ class SeqData:
         "How often each item is the target of a train row, shape (n_items,)."
         if not hasattr(self, '_pop'): self._pop = np.bincount(self.train['next'].to_numpy(), minlength=self.n_items)
         return self._pop
+    @property
+    def fingerprint(self) -> str:
+        "12 hex digits that change whenever any row, title, the catalog size or the window length does (part of every cache key)."
+        if not hasattr(self, '_fp'):
+            h = hashlib.sha1(json.dumps([self.n_items, self.L, list(map(str, self.titles))]).encode())
+            for s in ('train', 'val', 'test'):
+                for t in self.tensors(s): h.update(t.numpy().astype(np.int64).tobytes())
+            self._fp = h.hexdigest()[:12]
+        return self._fp
     def split(self, split:str) -> pd.DataFrame:
         "The frame of `split` ('train', 'val' or 'test')."
         if split not in ('train', 'val', 'test'): raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from rapidfuzz import process, fuzz
 from tqdm.auto import tqdm
-from .core import Config, cache_root, cache_key, seed_everything, save_json, load_json, atomic_write, IN_TEST
+from .core import Config, cache_root, cache_key, seed_everything, save_json, load_json, atomic_write, IN_TEST, code_fingerprint
 from .metrics import bootstrap_ci
 from .llm import llm_identity
 from .prompts import SCHEMES, PromptBuilder, scheme_states, load_template
@@ -24,8 +24,9 @@ from .train import autocast_dtype, training_llm
 __all__ = ['ARTICLES', 'DECODER_KINDS', 'normalize', 'title_key', 'TitleMatcher', 'recovery_from_named', 'recovery_scores',
            'residual_scores', 'join_titles', 'baseline_ids', 'baseline_texts', 'recovery_summary', 'residual_summary',
            'DecoderConfig', 'Decoder', 'scheme_tensor', 'fit_decoder', 'GenConfig', 'generate_from_embeds', 'left_pad',
-           'rows_fingerprint', 'module_fingerprint', 'Interpreter', 'answer_text', 'answer_part', 'Section', 'row_kind',
-           'row_order', 'decoder_outputs', 'residual_section', 'recovery_section', 'plot_section']
+           'rows_fingerprint', 'module_fingerprint', 'interpret_code', 'Interpreter', 'answer_text', 'answer_part',
+           'Section', 'row_kind', 'row_order', 'decoder_outputs', 'residual_section', 'recovery_section',
+           'plot_section']
 
 # %% ../nbs/08_interpret.ipynb #8538ccc0
 ARTICLES = ('the', 'a', 'an')                # leading articles a title may carry or drop
@@ -350,6 +351,10 @@ def module_fingerprint(m:nn.Module) -> str:
         h.update(k.encode()); h.update(str(tuple(v.shape)).encode()); h.update(v.detach().cpu().contiguous().float().numpy().tobytes())
     return h.hexdigest()[:16]
 
+def interpret_code() -> dict:
+    "Fingerprints of the code behind cached generations and candidate scores (a change to any is a cache miss)."
+    return code_fingerprint('interpret', 'candidates', 'prompts', 'llm', 'adapter', 'recommender')
+
 class Interpreter:
     "A frozen recommender + an adapter trained for `scheme` + the frozen LLM: generates texts from hidden states."
     def __init__(self, scheme:str,          # 'recovery' or 'residual': what the adapter was trained for
@@ -378,7 +383,7 @@ class Interpreter:
     def _key(self, data, *parts) -> str:
         pb = self.builder(data.item_noun, data.verb)
         return cache_key(self.scheme, data.name, data.n_items, *parts, module_fingerprint(self.rec), module_fingerprint(self.adapter),
-                         llm_identity(self.llm), pb.template.key(), pb.text(),
+                         llm_identity(self.llm), pb.template.key(), pb.text(), getattr(data, 'fingerprint', None), interpret_code(),
                          {k: v for k, v in self.gen.to_dict().items() if not k.startswith('cand_')})  # candidate settings: in their own key
 
     def _run(self, data, seq, len_seq, nxt, new_emb, path:Path, desc:str) -> list[str]:
@@ -527,7 +532,7 @@ def decoder_outputs(task:str, kind:str, rec, data, cand:dict, cfg:DecoderConfig=
     "A decoder's scores of the candidates `cand` {split: (N, C) ids}, its top-`L` item ids per test row, and its log; cached."
     key = cache_key(task, kind, data.name, data.n_items, split, n, module_fingerprint(rec), cfg.to_dict(),
                     rows_fingerprint(*data.tensors('train'), *data.tensors('val'), *_rows(split, data, n)),
-                    {k: rows_fingerprint(v) for k, v in cand.items()})
+                    {k: rows_fingerprint(v) for k, v in cand.items()}, code_fingerprint('interpret', 'recommender', 'candidates'))
     def make():
         dec, log = fit_decoder(kind, task, rec, data, cfg)
         out = {'log': log.to_dict('records')}

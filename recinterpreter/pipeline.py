@@ -15,8 +15,8 @@ from .data import DATASETS
 # %% auto #0
 __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'PRESETS', 'VARIANT_KINDS', 'VARIANT_LORA_R', 'CATALOG_TOKENS', 'CATALOG_TEMPERATURE',
            'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'adapter_runs', 'oracle_row',
-           'rec_train_overrides', 'Timer', 'git_sha', 'env_info', 'data_summary', 'write_metrics', 'strip_stderr',
-           'render_report', 'publish_report']
+           'rec_train_overrides', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary', 'write_metrics',
+           'strip_stderr', 'render_report', 'publish_report']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
@@ -100,7 +100,7 @@ def adapter_runs(p:RunParams) -> list[tuple]:
         parts = what.split('+')
         kind = next((k for k in parts if k != 'lora'), p.adapter)
         a = AdapterConfig(kind=kind, lora_r=VARIANT_LORA_R if 'lora' in parts else p.lora_r)
-        tv = t.override(steps=p.variant_steps)
+        tv = t.override(steps=p.variant_steps if kind == 'catalog' else p.adapter_steps)  # `+lora` rows: the paper rows' recipe
         if kind == 'catalog':
             a = a.override(n_tokens=CATALOG_TOKENS, temperature=CATALOG_TEMPERATURE, positions='auto')
             tv = tv.override(warm_steps=p.warm_steps)
@@ -125,7 +125,16 @@ class Timer:
         t = time.perf_counter()
         try: yield
         finally: self.stages[f'{name}_s'] = round(self.stages.get(f'{name}_s', 0) + time.perf_counter() - t, 2)
-    def as_dict(self) -> dict: return {'total_s': round(time.perf_counter() - self.t0, 2), **self.stages}
+    def as_dict(self) -> dict:
+        "Seconds per stage, the total, and the process's peak resident memory so far (MiB, Linux/macOS)."
+        return {'total_s': round(time.perf_counter() - self.t0, 2), **self.stages, 'peak_rss_mb': peak_rss_mb()}
+
+def peak_rss_mb() -> float|None:
+    "Peak resident set size of this process in MiB (None where `resource` is missing, e.g. Windows)."
+    try: import resource
+    except ImportError: return None
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(r / (2**20 if sys.platform == 'darwin' else 2**10), 1)   # bytes on macOS, KiB on Linux
 
 def git_sha() -> str|None:
     "The current commit of the repository, if any."

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, cache_root, cache_key,
-                                 save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative)
+                                 save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative,
+                                 code_fingerprint, module_of, stale_siblings)
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
 __all__ = ['RECOMMENDERS', 'SeqRecConfig', 'length_mask', 'SeqRec', 'init_pop_bias', 'make_room', 'append_ids', 'residual_pair',
            'random_batch', 'check_interface', 'register_recommender', 'recommender_class', 'make_recommender',
-           'Popular', 'ToyData', 'per_sample_metrics', 'evaluate', 'RecTrainConfig', 'fit', 'run_folder',
+           'Popular', 'ToyData', 'per_sample_metrics', 'evaluate', 'RecTrainConfig', 'fit', 'run_folder', 'rec_code',
            'train_or_load', 'recommender_section', 'plot_learning_curves']
 
 # %% ../nbs/03_recommender.ipynb #ad84fae1
@@ -422,8 +423,13 @@ def run_folder(name:str, data, seed:int=0, rec_overrides:dict|None=None, train_o
     "The cache folder of a training run."
     if name == 'popular': return cache_root() / 'recommenders' / data.name / 'popular'
     cls, mcfg, tcfg = _resolve(name, data, rec_overrides, train_overrides)
-    key = cache_key(data.name, data.n_items, [len(data.train), len(data.val), len(data.test)], name, mcfg.to_dict(), tcfg.to_dict(), seed)
+    key = cache_key(data.name, data.n_items, [len(data.train), len(data.val), len(data.test)], name, mcfg.to_dict(), tcfg.to_dict(), seed,
+                    getattr(data, 'fingerprint', None), rec_code(cls))
     return cache_root() / 'recommenders' / data.name / f'{name}-{key}'
+
+def rec_code(cls) -> dict:
+    "Fingerprints of the code a recommender run depends on: the trainer, the metrics it selects epochs by, the model's module."
+    return code_fingerprint('recommender', 'metrics', *([m] if (m := module_of(cls)) and m != 'recommender' else []))
 
 def _summary(r:dict) -> dict: return {k: v for k, v in r.items() if k != 'per_sample'}
 
@@ -455,15 +461,17 @@ def train_or_load(name:str,                      # registered recommender name, 
         info['log'] = pd.DataFrame(info['log'])
         info['cached'], info['source'] = True, (f'shipped: {repo_relative(twin)}' if twin else 'cache')
         return model.freeze(), info
+    stale = [] if force else stale_siblings(folder, rec_code(cls), getattr(data, 'fingerprint', None))  # why a cached/shipped run was not used
     log = fit(model, data, tcfg, folder, seed=seed, progress=progress)
     model.freeze()
     info = {'name': name, 'val': _summary(evaluate(model, data, 'val')), 'test': _summary(evaluate(model, data, 'test')),
             'train_s': float(log['seconds'].sum()), 'epochs': len(log),
             'best_epoch': int(log.loc[log[f'val_{tcfg.metric}'].idxmax(), 'epoch']),
             'model_config': mcfg.to_dict(), 'train_config': tcfg.to_dict(), 'seed': seed, 'folder': str(folder),
+            'code': rec_code(cls), 'data_fingerprint': getattr(data, 'fingerprint', None),
             'log': log.to_dict(orient='list')}
     save_json(info, folder / 'info.json')
-    return model, {**info, 'log': log, 'cached': False, 'source': 'trained now'}
+    return model, {**info, 'log': log, 'cached': False, 'source': 'trained now' + ''.join(f' ({s})' for s in stale[:1])}
 
 # %% ../nbs/03_recommender.ipynb #a92dde45
 def _per_model(overrides:dict|None, name:str) -> dict:

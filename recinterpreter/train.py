@@ -13,7 +13,8 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, cache_root, cache_key, save_json, load_json,
-                                 save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative)
+                                 save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative,
+                                 code_fingerprint, module_of, stale_siblings)
 from .llm import embed_dim, llm_identity, count_trainable
 from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_adapter, rec_identity,
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
@@ -24,7 +25,8 @@ from .recommender import residual_pair
 # %% auto #0
 __all__ = ['ATTN_MODES', 'TrainConfig', 'cpu_has_bf16', 'autocast_dtype', 'lr_factor', 'attn_for', 'training_llm', 'Examples',
            'schedule', 'scheme_adapter_cfg', 'warm_start', 'Reader', 'TrainingDiverged', 'TrainingInterrupted',
-           'validation_loss', 'train_adapter', 'adapter_folder', 'train_or_load_adapter', 'plot_loss', 'plot_losses']
+           'validation_loss', 'train_adapter', 'adapter_code', 'adapter_folder', 'train_or_load_adapter', 'plot_loss',
+           'plot_losses']
 
 # %% ../nbs/07_train.ipynb #a15539a5
 @dataclass
@@ -368,11 +370,16 @@ def _named_lora(llm, name:str) -> list:
     return [(n, p) for n, p in llm.named_parameters() if f'.{name}.' in n and 'lora_' in n]
 
 # %% ../nbs/07_train.ipynb #760c2398
+def adapter_code(rec) -> dict:
+    "Fingerprints of the code an adapter run depends on: adapters, training, prompts, the LLM loader, and the recommender's states."
+    return code_fingerprint('adapter', 'train', 'prompts', 'llm', 'recommender', *([m] if (m := module_of(rec)) and m != 'recommender' else []))
+
 def adapter_folder(scheme:str, rec, rec_name:str, data, llm, llm_name:str, adapter_cfg:AdapterConfig,
                    train_cfg:TrainConfig, seed:int=0) -> Path:
     "The cache folder of an adapter run."
     key = cache_key(scheme, getattr(data, 'name', '?'), data.n_items, [len(data.train), len(data.val)], rec_identity(rec),
-                    llm_identity(llm), adapter_cfg.to_dict(), train_cfg.to_dict(), seed, load_template(scheme).key())
+                    llm_identity(llm), adapter_cfg.to_dict(), train_cfg.to_dict(), seed, load_template(scheme).key(),
+                    getattr(data, 'fingerprint', None), adapter_code(rec))
     safe = ''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in llm_name)[-40:]
     tag = f'{rec_name}-{safe}-{adapter_cfg.kind}' + (f'-lora{adapter_cfg.lora_r}' if adapter_cfg.lora_r else '')
     return cache_root()/'adapters'/getattr(data, 'name', 'data')/scheme/f'{tag}-{key}'
@@ -388,6 +395,7 @@ def train_or_load_adapter(scheme:str,       # 'recovery' or 'residual'
                           seed:int=0,       # seed
                           force:bool=False, # retrain even if cached
                           progress:bool=True, # tqdm bar
+                          snapshots:tuple=(), # steps whose adapter weights are kept under <folder>/snapshots (learning curves)
                          ) -> tuple[Adapter, dict]:
     "Train an adapter for `scheme` or load the cached one: `(adapter, info)`; info has the loss log and timings."
     acfg, tcfg = scheme_adapter_cfg(adapter_cfg or AdapterConfig(), scheme, data), train_cfg or TrainConfig()
@@ -400,9 +408,12 @@ def train_or_load_adapter(scheme:str,       # 'recovery' or 'residual'
         info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder),
                     source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
         return ad, info
+    stale = [] if force else stale_siblings(folder, adapter_code(rec), getattr(data, 'fingerprint', None))
     ad, info = train_adapter(scheme, rec, data, llm, tok, acfg, tcfg, seed, ckpt_dir=folder, lora_name=folder.name,
-                             progress=progress)
-    info.update(cached=False, folder=str(folder), source='trained now')
+                             progress=progress, snapshots=snapshots)
+    info.update(code=adapter_code(rec), data_fingerprint=getattr(data, 'fingerprint', None))
+    save_json({k: v for k, v in info.items() if k != 'log'}, folder/'info.json')   # with what made it (stale checks)
+    info.update(cached=False, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
     return ad, info
 
 # %% ../nbs/07_train.ipynb #971264d1
