@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #20358e22
 from __future__ import annotations
-import os, ast, json, random, hashlib, tempfile, shutil, dataclasses, typing, types, importlib.util
+import os, sys, ast, json, random, hashlib, tempfile, shutil, dataclasses, typing, types, importlib.util
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from contextlib import contextmanager
@@ -15,7 +15,7 @@ from safetensors.torch import save_file, load_file
 __all__ = ['IN_TEST', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device', 'atomic_write',
            'save_json', 'load_json', 'cache_key', 'code_fingerprint', 'module_of', 'CheckpointMismatch',
            'save_checkpoint', 'load_checkpoint', 'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative',
-           'stale_siblings', 'ship']
+           'stale_siblings', 'artifact_lock', 'ship']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
@@ -256,6 +256,22 @@ def stale_siblings(folder:str|Path, # a run folder about to be trained (cache pa
             if data_fp and info.get('data_fingerprint') not in (None, data_fp): diff.append('the data')
             if diff: out.append(f'{repo_relative(f)} was made by other code or data ({", ".join(diff)} differ), so it is not used')
     return out
+
+@contextmanager
+def artifact_lock(folder:str|Path, # the run folder to guard (the lock is a `<folder>.lock` file beside it)
+                  what:str='',     # how the waiting message names it
+                 ):
+    "Hold an exclusive lock on run `folder` while checking, training and saving it, so two processes sharing a cache train it once: the second waits, then loads it."
+    folder = Path(folder); folder.parent.mkdir(parents=True, exist_ok=True)
+    try: import fcntl
+    except ImportError: yield; return                      # no flock (Windows): unguarded, as before
+    with open(folder.with_name(folder.name + '.lock'), 'a') as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f'another process is training {what or folder.name}; waiting for it ...', file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 def ship(folder:str|Path,  # a finished cache run folder
          keep:tuple,       # the files and sub-folders loading needs (others, e.g. resume state, stay behind)

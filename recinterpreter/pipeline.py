@@ -14,7 +14,7 @@ from .data import DATASETS
 
 # %% auto #0
 __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'PRESETS', 'VARIANT_KINDS', 'VARIANT_LORA_R', 'CATALOG_TOKENS', 'CATALOG_TEMPERATURE',
-           'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'adapter_runs', 'oracle_row',
+           'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
            'rec_train_overrides', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary', 'write_metrics',
            'strip_stderr', 'render_report', 'publish_report']
 
@@ -56,7 +56,8 @@ class RunParams(Config):
 PRESETS = {
     'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20, max_new_tokens=12,
                     n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'), warm_steps=50, decoder_epochs=3, decoder_rows=1000),
-    'default': dict(rec_epochs=8, adapter_steps=40, n_oracle=100),
+    'default': dict(rec_epochs=8, adapter_steps=400, n_oracle=100,   # 400 steps: see the recipe search (08b_curves); shipped by `make train`
+                    variants=('sasrec+catalog', 'dreamrec+catalog', 'sasrec+lora')),
     'paper':   dict(llm='meta-llama/Llama-2-7b-hf', rec_epochs=100, adapter_steps=20000, variant_steps=20000,
                     batch_size=16, lr=1e-3, max_new_tokens=64, n_oracle=200, device='cuda'),
 }
@@ -81,7 +82,18 @@ def resolve_params(**kw) -> RunParams:
         raise ValueError(f"llm must be 'smollm2', 'tiny', a Hugging Face id (org/name) or a local folder, got {p.llm!r}")
     get_device(p.device)
     if not p.out_dir: p = p.override(out_dir=str(Path(tempfile.gettempdir())/'recinterpreter-reports' if IN_TEST else (project_root() or Path.cwd())/'reports'))
+    check_writable(p.out_dir, 'out_dir (where reports go)')
+    check_writable(os.environ.get('RECINTERPRETER_CACHE') or Path.home()/'.cache'/'recinterpreter', 'the cache folder (set RECINTERPRETER_CACHE)')
     return p
+
+def check_writable(folder:str|Path, what:str):
+    "Fail now, naming `folder`, when it cannot be created or written (read-only, no permission, no space), not hours later."
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-check-'): pass
+    except OSError as e:
+        raise ValueError(f'{what}: {folder} is not writable ({e.strerror or e}); nothing was run') from None
 
 # %% ../nbs/10_pipeline.ipynb #bf5725dd
 VARIANT_LORA_R = 16    # LoRA rank of the `+lora` variants

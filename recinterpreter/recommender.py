@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, cache_root, cache_key,
                                  save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings)
+                                 code_fingerprint, module_of, stale_siblings, artifact_lock)
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
@@ -450,28 +450,29 @@ def train_or_load(name:str,                      # registered recommender name, 
                        'train_s': 0.0, 'log': pd.DataFrame(), 'folder': None}
     cls, mcfg, tcfg = _resolve(name, data, rec_overrides, train_overrides)
     folder = run_folder(name, data, seed, rec_overrides, train_overrides)
-    if force and folder.exists(): shutil.rmtree(folder)
-    seed_everything(seed)
-    model = cls(data.n_items, mcfg).to(dev)
-    twin = None if force else from_shipped(folder, need=('info.json', 'best/model.safetensors'))  # a shipped run of this key
-    if (folder / 'info.json').exists():
-        info = load_json(folder / 'info.json')
-        ts, _ = load_checkpoint(folder / 'best', kind=name, dataset=data.name, n_items=data.n_items, **mcfg.to_dict())
-        model.load_state_dict(ts)
-        info['log'] = pd.DataFrame(info['log'])
-        info['cached'], info['source'] = True, (f'shipped: {repo_relative(twin)}' if twin else 'cache')
-        return model.freeze(), info
-    stale = [] if force else stale_siblings(folder, rec_code(cls), getattr(data, 'fingerprint', None))  # why a cached/shipped run was not used
-    log = fit(model, data, tcfg, folder, seed=seed, progress=progress)
-    model.freeze()
-    info = {'name': name, 'val': _summary(evaluate(model, data, 'val')), 'test': _summary(evaluate(model, data, 'test')),
-            'train_s': float(log['seconds'].sum()), 'epochs': len(log),
-            'best_epoch': int(log.loc[log[f'val_{tcfg.metric}'].idxmax(), 'epoch']),
-            'model_config': mcfg.to_dict(), 'train_config': tcfg.to_dict(), 'seed': seed, 'folder': str(folder),
-            'code': rec_code(cls), 'data_fingerprint': getattr(data, 'fingerprint', None),
-            'log': log.to_dict(orient='list')}
-    save_json(info, folder / 'info.json')
-    return model, {**info, 'log': log, 'cached': False, 'source': 'trained now' + ''.join(f' ({s})' for s in stale[:1])}
+    with artifact_lock(folder, f'{name} on {data.name}'):   # another process sharing the cache trains it once; this one then loads it
+        if force and folder.exists(): shutil.rmtree(folder)
+        seed_everything(seed)
+        model = cls(data.n_items, mcfg).to(dev)
+        twin = None if force else from_shipped(folder, need=('info.json', 'best/model.safetensors'))  # a shipped run of this key
+        if (folder / 'info.json').exists():
+            info = load_json(folder / 'info.json')
+            ts, _ = load_checkpoint(folder / 'best', kind=name, dataset=data.name, n_items=data.n_items, **mcfg.to_dict())
+            model.load_state_dict(ts)
+            info['log'] = pd.DataFrame(info['log'])
+            info['cached'], info['source'] = True, (f'shipped: {repo_relative(twin)}' if twin else 'cache')
+            return model.freeze(), info
+        stale = [] if force else stale_siblings(folder, rec_code(cls), getattr(data, 'fingerprint', None))  # why a cached/shipped run was not used
+        log = fit(model, data, tcfg, folder, seed=seed, progress=progress)
+        model.freeze()
+        info = {'name': name, 'val': _summary(evaluate(model, data, 'val')), 'test': _summary(evaluate(model, data, 'test')),
+                'train_s': float(log['seconds'].sum()), 'epochs': len(log),
+                'best_epoch': int(log.loc[log[f'val_{tcfg.metric}'].idxmax(), 'epoch']),
+                'model_config': mcfg.to_dict(), 'train_config': tcfg.to_dict(), 'seed': seed, 'folder': str(folder),
+                'code': rec_code(cls), 'data_fingerprint': getattr(data, 'fingerprint', None),
+                'log': log.to_dict(orient='list')}
+        save_json(info, folder / 'info.json')
+        return model, {**info, 'log': log, 'cached': False, 'source': 'trained now' + ''.join(f' ({s})' for s in stale[:1])}
 
 # %% ../nbs/03_recommender.ipynb #a92dde45
 def _per_model(overrides:dict|None, name:str) -> dict:

@@ -14,7 +14,7 @@ from accelerate.utils import broadcast_object_list
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, cache_root, cache_key, save_json, load_json,
                                  save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings)
+                                 code_fingerprint, module_of, stale_siblings, artifact_lock)
 from .llm import embed_dim, llm_identity, count_trainable
 from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_adapter, rec_identity,
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
@@ -400,21 +400,22 @@ def train_or_load_adapter(scheme:str,       # 'recovery' or 'residual'
     "Train an adapter for `scheme` or load the cached one: `(adapter, info)`; info has the loss log and timings."
     acfg, tcfg = scheme_adapter_cfg(adapter_cfg or AdapterConfig(), scheme, data), train_cfg or TrainConfig()
     folder = adapter_folder(scheme, rec, rec_name, data, llm, llm_name, acfg, tcfg, seed)
-    if force and folder.exists(): shutil.rmtree(folder)
-    twin = None if force else from_shipped(folder, need=('info.json', 'log.csv', 'adapter/model.safetensors'))
-    if (folder/'info.json').exists() and (folder/'adapter'/'model.safetensors').exists():
-        ad = load_adapter(folder/'adapter', llm, rec, name=folder.name, scheme=scheme)
-        info = load_json(folder/'info.json')
-        info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder),
-                    source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
+    with artifact_lock(folder, f'the {scheme} adapter of {rec_name}'):
+        if force and folder.exists(): shutil.rmtree(folder)
+        twin = None if force else from_shipped(folder, need=('info.json', 'log.csv', 'adapter/model.safetensors'))
+        if (folder/'info.json').exists() and (folder/'adapter'/'model.safetensors').exists():
+            ad = load_adapter(folder/'adapter', llm, rec, name=folder.name, scheme=scheme)
+            info = load_json(folder/'info.json')
+            info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder),
+                        source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
+            return ad, info
+        stale = [] if force else stale_siblings(folder, adapter_code(rec), getattr(data, 'fingerprint', None))
+        ad, info = train_adapter(scheme, rec, data, llm, tok, acfg, tcfg, seed, ckpt_dir=folder, lora_name=folder.name,
+                                 progress=progress, snapshots=snapshots)
+        info.update(code=adapter_code(rec), data_fingerprint=getattr(data, 'fingerprint', None))
+        save_json({k: v for k, v in info.items() if k != 'log'}, folder/'info.json')   # with what made it (stale checks)
+        info.update(cached=False, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
         return ad, info
-    stale = [] if force else stale_siblings(folder, adapter_code(rec), getattr(data, 'fingerprint', None))
-    ad, info = train_adapter(scheme, rec, data, llm, tok, acfg, tcfg, seed, ckpt_dir=folder, lora_name=folder.name,
-                             progress=progress, snapshots=snapshots)
-    info.update(code=adapter_code(rec), data_fingerprint=getattr(data, 'fingerprint', None))
-    save_json({k: v for k, v in info.items() if k != 'log'}, folder/'info.json')   # with what made it (stale checks)
-    info.update(cached=False, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
-    return ad, info
 
 # %% ../nbs/07_train.ipynb #971264d1
 def plot_loss(log:pd.DataFrame|dict, # a training log (or an info dict holding one)

@@ -68,16 +68,26 @@ def test_eval_steam(tmp_path, data_root):
 
 @pytest.mark.slow
 def test_eval_llara_folder(tmp_path, data_root):
-    "A bring-your-own dataset: a LLaRA-layout folder built here from ML-100K's reference pickles, ids as (id, rating) tuples."
+    """A bring-your-own dataset as such folders come: LLaRA layout, ids as (id, rating) tuples, a train file that already holds
+    one row per positive, and rows with an empty history (all padding, len_seq stored as 1) in every split."""
     rng = np.random.default_rng(0); n = 200; folder = tmp_path/'toyflix'; folder.mkdir()
     (folder/'id2name.txt').write_text('\n'.join(f'{i}::Toy Film Number {i}' for i in range(n)))
-    def rows(k):
-        lens = rng.integers(3, 11, k)
-        seqs = [[(int(x), 4) for x in rng.integers(0, n, l)] + [(n, 0)]*(10 - l) for l in lens]
-        return pd.DataFrame({'seq': seqs, 'len_seq': lens, 'next': [(int(x), 5) for x in rng.integers(0, n, k)]})
-    rows(400).to_pickle(folder/'train_data.df'); rows(40).to_pickle(folder/'Val_data.df'); rows(40).to_pickle(folder/'Test_data.df')
+    def row(h, t):
+        h = h[-10:]
+        return {'seq': [(int(x), 4) for x in h] + [(n, 0)] * (10 - len(h)), 'len_seq': len(h) or 1, 'next': (int(t), 5)}
+    users = [rng.integers(0, n, rng.integers(4, 16)).tolist() for _ in range(60)]
+    train = [row(u[:j], u[j]) for u in users for j in range(len(u) - 2)]          # one row per positive, first ones empty
+    val = [row(u[:-2], u[-2]) for u in users] + [row([], 3)]
+    test = [row(u[:-1], u[-1]) for u in users] + [row([], 4)] * 2
+    for stem, rows in (('train_data', train), ('Val_data', val), ('Test_data', test)): pd.DataFrame(rows).to_pickle(folder/f'{stem}.df')
     m = run_eval(tmp_path, folder, recommenders=['gru4rec'])
     check_contract(m, 'toyflix', n, ['gru4rec'])
+    notes = ' '.join(m['data']['notes'])
+    assert 'train_data.df: dropped 60 row(s) with an empty history' in notes and 'Test_data.df: dropped 2 row(s)' in notes
+    assert 'already one row per positive' in notes
+    long = lambda rows: sum(r['len_seq'] >= 3 and r['seq'][0][0] != n for r in rows)          # LLaRA keeps histories of 3+ items
+    assert f'train rows not expanded: {len(train) - 60} rows, already one row per positive' in notes
+    assert m['data']['rows'] == {'train': long(train), 'val': long(val), 'test': long(test)}   # nothing duplicated, nothing expanded
 
 def test_bad_parameter_fails_early(tmp_path):
     with pytest.raises(pm.PapermillExecutionError, match='valid|must be one of'):

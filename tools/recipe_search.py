@@ -20,7 +20,7 @@ RECIPES = {                                       # TrainConfig overrides (+ Ada
     'lr1e-4': dict(lr=1e-4, warmup=100),
     'lr1e-3-cosine': dict(lr=1e-3, warmup=100, decay='cosine'),
     'lr1e-3-norm1': dict(lr=1e-3, warmup=20, adapter=dict(out_norm=1.0)),   # soft token held at the word-embedding norm
-    'lora16': dict(lr=1e-3, warmup=50, lora_lr=3e-4, adapter=dict(lora_r=16)),  # the fallback: the LLM side learns to decode
+    'lora16': dict(lr=1e-3, warmup=20, adapter=dict(lora_r=16)),    # the fallback (the `+lora` rows): LoRA on the LLM learns to decode
 }
 SNAPSHOTS = (0, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
 
