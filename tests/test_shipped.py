@@ -69,7 +69,7 @@ def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
     from recinterpreter.pipeline import resolve_params
     P = resolve_params(dataset='ml100k', preset='quick')
     assert kinds.count('recommender') == len(P.recommenders) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.variants)
-    assert {'recommenders_s', 'llm_load_s', 'adapters_s', 'total_s'} <= set(m['timing'])
+    assert {'recommenders_s', 'last_run_llm_load_s', 'last_run_adapters_s', 'last_run_total_s'} <= set(m['timing'])
     assert all(v['command'].startswith('make train DATASET=ml100k') for v in m['runs'].values())
     import shutil; shutil.rmtree(tmp_path/'cache')                                   # a fresh clone's empty cache
     from recinterpreter.data import load_dataset
