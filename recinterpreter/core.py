@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #20358e22
 from __future__ import annotations
-import os, sys, ast, json, random, hashlib, tempfile, shutil, dataclasses, typing, types, importlib.util
+import os, sys, ast, json, random, hashlib, tempfile, shutil, functools, dataclasses, typing, types, importlib.util
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from contextlib import contextmanager
@@ -157,9 +157,15 @@ def code_fingerprint(*modules:str,       # module names of this package ('sasrec
     for m in modules:
         path = Path(m) if str(m).endswith('.py') else _PKG_DIR/f'{m}.py'
         if not path.exists(): raise FileNotFoundError(f'code_fingerprint: no module {m!r} ({path})')
-        tree = _strip_docstrings(ast.parse(path.read_text(encoding='utf-8')))
-        out[path.stem] = hashlib.sha1(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:12]
+        st = path.stat()
+        out[path.stem] = _file_fingerprint(str(path.resolve()), st.st_mtime_ns, st.st_size)
     return out
+
+@functools.lru_cache(maxsize=256)
+def _file_fingerprint(path:str, mtime_ns:int, size:int) -> str:
+    "One file's code hash, parsed once per version of the file (every cache key asks for it)."
+    tree = _strip_docstrings(ast.parse(Path(path).read_text(encoding='utf-8')))
+    return hashlib.sha1(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:12]
 
 def module_of(obj) -> str|None:
     "This package's module that defines `obj`'s class (e.g. 'sasrec'), or None for classes defined elsewhere (notebooks, tests)."
