@@ -26,10 +26,15 @@ Figures (printed as a table and written to bench/results.json):
 - cand_batched_per_s / cand_single_per_s: candidate-likelihood scoring (the residual scheme's 20 candidates per row:
   the true item and 19 popularity-drawn negatives) in candidates per second. "batched" is
   `recinterpreter.candidates.candidate_loglik`: a batch of rows' prompts (soft tokens spliced) run once, the tokens
-  every candidate shares moved into that pass, its KV cache repeated for each row's candidates. "single" scores one
-  candidate at a time as its own full sequence (prompt + answer, one forward pass, summed log-probabilities of the
-  answer tokens), as a naive evaluation would. cand_ratio = batched / single; cand_max_gap_diff checks that both give
-  the same gaps between a row's candidates (they differ only by a per-row constant, the shared words' log-prob).
+  every candidate shares moved into that pass, then the row's candidates packed end to end into one continuation
+  (attention mask: each sees the prompt and its own earlier tokens). "single" scores one candidate at a time as its
+  own full sequence (prompt + answer, one forward pass, summed log-probabilities of the answer tokens), as a naive
+  evaluation would. "repeated" is the earlier batched path, the baseline of the packing: the same prompt pass, then
+  the KV cache repeated for each of the row's C candidates, run as C right-padded continuations (`repeated_loglik`
+  below). All three run as `Interpreter.candidate_scores` does (inside `training_llm`, bf16 autocast where the CPU has
+  it). cand_ratio = batched / single, cand_ratio_repeated = batched / repeated; cand_max_gap_diff checks that batched
+  and single give the same gaps between a row's candidates (they differ only by a per-row constant, the shared
+  words' log-prob), cand.repeated_max_diff that batched and repeated give the same scores.
 - matmul_fp32_gflops / matmul_bf16_gflops: median rate of an n x n `torch.matmul` (2 n^3 FLOPs) timed in this run.
 - mfu: model FLOP/s of batched training over the matmul rate of the dtype the LLM computes in (bf16 when training
   autocasts to bf16, else fp32); mfu_vs_fp32 / mfu_vs_bf16 give it against each rate. Model FLOPs per step count the
@@ -57,7 +62,7 @@ from recinterpreter.adapter import AdapterConfig, build_adapter
 from recinterpreter.prompts import PromptBuilder, SPLICE
 from recinterpreter.train import Examples, Reader, TrainConfig, autocast_dtype, cpu_has_bf16, training_llm, attn_for
 from recinterpreter.interpret import generate_from_embeds
-from recinterpreter.candidates import candidate_loglik, residual_candidates
+from recinterpreter.candidates import candidate_loglik, residual_candidates, shared_prompt_pass
 
 HERE = Path(__file__).resolve().parent
 
@@ -123,9 +128,29 @@ def model_flops(c:dict, llm_c:dict) -> float:
     fwd_only = c['prefix'] + c['before_soft']                 # tokens that need no backward
     return 2 * N * fwd_only + 4 * N * (c['real'] - fwd_only) + 4 * V * D * c['target']
 
-@torch.inference_mode()
-def cand_bench(rec, data, llm, tok, adapter, n_rows:int=8) -> dict:
-    "Candidates/s of `candidate_loglik` (shared prompt + KV cache) against one full sequence per candidate (alternated)."
+@torch.no_grad()
+def repeated_loglik(llm, prompt, targets, pad_id:int=0, keep_tail:int|None=1) -> torch.Tensor:
+    "The baseline of `candidate_loglik`'s packing: the prompt pass's KV cache repeated per candidate, C padded continuations."
+    out, M, pos, rest = shared_prompt_pass(llm, prompt, targets, keep_tail)
+    B, C, dev = len(targets), len(targets[0]), M.device
+    T = max(len(r) for r in rest)
+    dec, head = llm.get_decoder(), llm.get_output_embeddings()
+    lens = torch.tensor([len(r) for r in rest], device=dev)
+    ids = pad_sequence([torch.tensor(r, dtype=torch.long) for r in rest], batch_first=True, padding_value=pad_id).to(dev)  # (BC, T)
+    tm = torch.arange(T, device=dev)[None] < lens[:, None]
+    h = out.last_hidden_state[:, -1:].repeat_interleave(C, 0)                           # (BC, 1, D)
+    if T > 1:
+        cache = out.cache; cache.batch_repeat_interleave(C)
+        Mx = torch.cat([M.repeat_interleave(C, 0), tm[:, :T - 1].to(M.dtype)], 1)
+        px = pos[:, -1:].repeat_interleave(C, 0) + 1 + torch.arange(T - 1, device=dev)[None]
+        h = torch.cat([h, dec(input_ids=ids[:, :T - 1], attention_mask=Mx, position_ids=px, cache=cache).last_hidden_state], 1)
+    lp = torch.zeros(B * C, T, device=dev)
+    lp[tm] = head(h[tm]).float().log_softmax(-1).gather(1, ids[tm][:, None])[:, 0]
+    return lp.sum(1).view(B, C).cpu()
+
+@torch.no_grad()
+def cand_bench(rec, data, llm, tok, adapter, n_rows:int=8, amp=None) -> dict:
+    "Candidates/s of `candidate_loglik` (packed) against one full sequence per candidate and the repeated-cache path (alternated)."
     from recinterpreter.prompts import scheme_states
     adapter = copy.deepcopy(adapter).eval()
     pb = PromptBuilder(tok, 'residual', data.item_noun, data.verb, TrainConfig().max_txt_len)
@@ -134,8 +159,9 @@ def cand_bench(rec, data, llm, tok, adapter, n_rows:int=8) -> dict:
     tid = pb.target_ids(pb.targets([data.titles[i] for i in range(data.n_items)]))
     st = scheme_states('residual', rec, seq, lens, nxt)
     emb = llm.get_input_embeddings()
-    def batched():
-        return candidate_loglik(llm, pb.encode(adapter, llm, st), [[tid[j] for j in row] for row in ids.tolist()], pb.eos_id)
+    tg = lambda: [[tid[j] for j in row] for row in ids.tolist()]
+    def batched(): return candidate_loglik(llm, pb.encode(adapter, llm, st), tg(), pb.eos_id)
+    def repeated(): return repeated_loglik(llm, pb.encode(adapter, llm, st), tg(), pb.eos_id)
     def single():
         out = torch.zeros(ids.shape)
         for r in range(len(ids)):
@@ -146,18 +172,23 @@ def cand_bench(rec, data, llm, tok, adapter, n_rows:int=8) -> dict:
                 y = x.labels[0, 1:]; sel = y != -100
                 out[r, c] = lp[sel].gather(1, y[sel][:, None]).sum()
         return out
-    batched()                                                                              # warm-up
-    tb, ts = [], []
-    for side in ('b', 's', 's', 'b'):
-        t = time.perf_counter()
-        if side == 'b': sb = batched(); tb.append(time.perf_counter() - t)
-        else: ss = single(); ts.append(time.perf_counter() - t)
+    tb, ts, tr = [], [], []
+    with training_llm(llm, amp), torch.autocast('cpu', dtype=amp or torch.float32, enabled=amp is not None):
+        batched(); repeated()                                                              # warm-up
+        for side in ('b', 'r', 's', 's', 'r', 'b'):
+            t = time.perf_counter()
+            if side == 'b': sb = batched(); tb.append(time.perf_counter() - t)
+            elif side == 'r': sr = repeated(); tr.append(time.perf_counter() - t)
+            else: ss = single(); ts.append(time.perf_counter() - t)
     n = ids.size
     gap = float(((sb - sb[:, :1]) - (ss - ss[:, :1])).abs().max())
     same_rank = float((sb.argmax(1) == ss.argmax(1)).float().mean())
     return dict(rows=len(ids), per_row=ids.shape[1], batched_s=[round(x, 3) for x in tb], single_s=[round(x, 3) for x in ts],
                 batched_per_s=round(n / statistics.mean(tb), 1), single_per_s=round(n / statistics.mean(ts), 1),
-                ratio=round(statistics.mean(ts) / statistics.mean(tb), 2), max_gap_diff=round(gap, 5), same_top1=same_rank)
+                ratio=round(statistics.mean(ts) / statistics.mean(tb), 2), max_gap_diff=round(gap, 5), same_top1=same_rank,
+                repeated_s=[round(x, 3) for x in tr], repeated_per_s=round(n / statistics.mean(tr), 1),
+                ratio_repeated=round(statistics.mean(tr) / statistics.mean(tb), 2), repeated_max_diff=round(float((sb - sr).abs().max()), 5),
+                autocast=str(amp).replace('torch.', '') if amp else 'off')
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -268,7 +299,7 @@ def main(argv=None):
     n_words = statistics.mean(len(tok(t, add_special_tokens=False).input_ids) for t in texts_b)
 
     # ---------------------------------------------------------------- candidate likelihood
-    cand = cand_bench(rec, data, llm, tok, ad_b, a.cand_rows)
+    cand = cand_bench(rec, data, llm, tok, ad_b, a.cand_rows, amp)
 
     # ---------------------------------------------------------------- MFU
     compute = 'bf16' if amp is not None else 'fp32'
@@ -290,7 +321,8 @@ def main(argv=None):
         gen=dict(n_prompts=n_gen, max_new_tokens=a.max_new_tokens, batched_s=[round(x, 3) for x in gen_b],
                  single_s=[round(x, 3) for x in gen_s], same_texts=gen_same, mean_generated_tokens=round(n_words, 1),
                  note='untrained adapter: the texts are not meaningful; the batched call runs until its longest answer ends'),
-        cand_ratio=cand['ratio'], cand_batched_per_s=cand['batched_per_s'], cand_single_per_s=cand['single_per_s'], cand=cand,
+        cand_ratio=cand['ratio'], cand_batched_per_s=cand['batched_per_s'], cand_single_per_s=cand['single_per_s'],
+        cand_ratio_repeated=cand['ratio_repeated'], cand_repeated_per_s=cand['repeated_per_s'], cand=cand,
         matmul_fp32=mm32, matmul_bf16=mm16, cpu_bf16=bf16_ok,
         matmul_fp32_gflops=mm32['median_gflops'], matmul_bf16_gflops=mm16['median_gflops'] if mm16 else None,
         flops_rule='frozen LLM: 2N per forward-only token (prefix), 4N per token after the soft token, +4VD per target token (LM head); N = non-embedding params',
@@ -312,6 +344,7 @@ def main(argv=None):
     line('train: model GFLOP/s', tb['model_gflop_s'], tl['model_gflop_s'], '')
     line(f'generate: sequences/s ({n_gen} prompts, {a.max_new_tokens} new)', round(gb_rate, 3), round(gs_rate, 3), out['generate_ratio'])
     line(f'candidates: scored/s ({cand["rows"]} rows x {cand["per_row"]})', cand['batched_per_s'], cand['single_per_s'], cand['ratio'])
+    line('candidates: vs the repeated-cache path', cand['batched_per_s'], cand['repeated_per_s'], cand['ratio_repeated'])
     print(f'matmul {a.matmul_n}^2: fp32 {mm32["median_gflops"]} GFLOP/s' + (f', bf16 {mm16["median_gflops"]} GFLOP/s' if mm16 else ', bf16: no native support'))
     print(f'MFU of batched training: {mfu:.1%} of the {compute} matmul rate (vs fp32: {out["mfu_vs_fp32"]:.1%}'
           + (f', vs bf16: {out["mfu_vs_bf16"]:.1%}' if mm16 else '') + f'); per-sample loop: {out["mfu_loop"]:.1%}')

@@ -11,7 +11,7 @@ from .prompts import SplicedBatch
 # %% auto #0
 __all__ = ['SAMPLERS', 'item_exclusion', 'sample_negatives', 'candidate_ranks', 'rank_scores', 'residual_candidate_scores',
            'recovery_candidate_scores', 'first_occurrence', 'residual_candidates', 'recovery_candidates',
-           'candidate_loglik', 'derangement']
+           'shared_prompt_pass', 'candidate_loglik', 'derangement']
 
 # %% ../nbs/08a_candidates.ipynb #8b36f4df
 def _np(x) -> np.ndarray: return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
@@ -122,14 +122,32 @@ def _common_prefix(seqs:list[list[int]]) -> int:
         if any(s[i] != t for s in seqs): return i
     return n
 
+def _packed_inputs(rest:list[list[int]], B:int, C:int, pad_id:int):
+    "Each row's candidates' input tokens (all but the last) laid end to end: ids, candidate index, offset, (B, Q) each."
+    ids, cand, off = [], [], []
+    for b in range(B):
+        r = [(c, t[:-1]) for c, t in enumerate(rest[b * C:(b + 1) * C])]
+        ids.append(torch.tensor([x for _, t in r for x in t], dtype=torch.long))
+        cand.append(torch.tensor([c for c, t in r for _ in t], dtype=torch.long))
+        off.append(torch.tensor([k for _, t in r for k in range(len(t))], dtype=torch.long))
+    pad = lambda xs, v: pad_sequence(xs, batch_first=True, padding_value=v)
+    return pad(ids, pad_id), pad(cand, -1), pad(off, 0)                              # (B, Q); cand -1 marks padding
+
+def _token_logprobs(head, h:torch.Tensor, ids:torch.Tensor, chunk:int=512) -> torch.Tensor:
+    "log p(ids[i] | h[i]) under the LM head, in float32, a chunk of rows at a time (no (N, V) float copy)."
+    out = []
+    for i in range(0, len(h), chunk):
+        lg = head(h[i:i + chunk]).float()                                            # (n, V)
+        out.append(lg.gather(1, ids[i:i + chunk, None])[:, 0] - lg.logsumexp(-1))
+    return torch.cat(out) if out else h.new_zeros(0, dtype=torch.float32)
+
 @torch.no_grad()
-def candidate_loglik(llm,                  # frozen causal LM
-                     prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
-                     targets:list,         # targets[b][c]: token ids of row b's candidate c (EOS included); C per row
-                     pad_id:int=0,         # any valid token id (masked)
-                     keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
-                    ) -> torch.Tensor:     # (B, C) float32 log-likelihoods after the tokens all candidates share
-    "Summed log-probabilities of each row's candidate answers given its prompt, the prompt run once per row."
+def shared_prompt_pass(llm,                  # frozen causal LM
+                       prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
+                       targets:list,         # targets[b][c]: token ids of row b's candidate c (EOS included); C per row
+                       keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
+                      ):                     # (model output with its KV cache, attention mask (B, S), positions (B, S), rest)
+    "Run each row's prompt once, with the tokens all candidates start with; `rest[b * C + c]`: candidate c's own tokens."
     B, C = len(targets), len(targets[0])
     if B != prompt.inputs_embeds.shape[0] or any(len(r) != C for r in targets): raise ValueError(f'need {prompt.inputs_embeds.shape[0]} rows of {C} candidates')
     flat = [list(t) for row in targets for t in row]
@@ -143,23 +161,40 @@ def candidate_loglik(llm,                  # frozen causal LM
         E = torch.cat([E, shared[None].expand(B, -1, -1).to(E.dtype)], 1)
         M = torch.cat([M, torch.ones(B, P, dtype=M.dtype, device=dev)], 1)
     pos = (M.cumsum(1) - 1).clamp(min=0)                                                # (B, S)
+    out = llm.get_decoder()(inputs_embeds=E, attention_mask=M, position_ids=pos, use_cache=True)
+    return out, M, pos, [t[P:] for t in flat]
+
+@torch.no_grad()
+def candidate_loglik(llm,                  # frozen causal LM
+                     prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
+                     targets:list,         # targets[b][c]: token ids of row b's candidate c (EOS included); C per row
+                     pad_id:int=0,         # any valid token id (masked)
+                     keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
+                    ) -> torch.Tensor:     # (B, C) float32 log-likelihoods after the tokens all candidates share
+    "Summed log-probabilities of each row's candidate answers given its prompt: the prompt run once per row, the row's candidates packed into one sequence after it."
+    out, M, pos, rest = shared_prompt_pass(llm, prompt, targets, keep_tail)
+    B, C, dev = len(targets), len(targets[0]), M.device
+    if max(len(r) for r in rest) == 0: return torch.zeros(B, C)
     dec, head = llm.get_decoder(), llm.get_output_embeddings()
-    out = dec(inputs_embeds=E, attention_mask=M, position_ids=pos, use_cache=True)
-    rest = [t[P:] for t in flat]; T = max(len(r) for r in rest)
-    if T == 0: return torch.zeros(B, C)
-    lens = torch.tensor([len(r) for r in rest], device=dev)
-    ids = pad_sequence([torch.tensor(r, dtype=torch.long) for r in rest], batch_first=True, padding_value=pad_id).to(dev)  # (BC, T)
-    tm = torch.arange(T, device=dev)[None] < lens[:, None]                                # (BC, T) real target tokens
-    h = out.last_hidden_state[:, -1:].repeat_interleave(C, 0)                           # (BC, 1, D) predicts token 0
-    if T > 1:
-        cache = out.cache; cache.batch_repeat_interleave(C)
-        Mx = torch.cat([M.repeat_interleave(C, 0), tm[:, :T - 1].to(M.dtype)], 1)
-        px = pos[:, -1:].repeat_interleave(C, 0) + 1 + torch.arange(T - 1, device=dev)[None]
-        h2 = dec(input_ids=ids[:, :T - 1], attention_mask=Mx, position_ids=px, cache=cache, use_cache=True).last_hidden_state
-        h = torch.cat([h, h2], 1)                                                        # (BC, T, D) predicts tokens 0..T-1
-    lp = torch.zeros(B * C, T, device=dev)
-    lp[tm] = head(h[tm]).float().log_softmax(-1).gather(1, ids[tm][:, None])[:, 0]       # only real target tokens
-    return lp.sum(1).view(B, C).cpu()
+    # every candidate's first token follows the prompt: one distribution per row, shared by its C candidates
+    first = torch.tensor([r[0] if r else pad_id for r in rest], device=dev).view(B, C)
+    h0 = out.last_hidden_state[:, -1]                                                   # (B, D)
+    lp0 = head(h0).float().log_softmax(-1).gather(1, first)                             # (B, C)
+    score = torch.where(torch.tensor([len(r) > 0 for r in rest], device=dev).view(B, C), lp0, 0.)
+    ids, cand, off = (x.to(dev) for x in _packed_inputs(rest, B, C, pad_id))          # (B, Q) candidates end to end
+    Q = ids.shape[1]
+    if Q == 0: return score.cpu()
+    # a candidate token sees the row's prompt and its own candidate's earlier tokens, nothing of the other candidates
+    own = (cand[:, :, None] == cand[:, None, :]) & (off[:, None, :] <= off[:, :, None]) & (cand[:, None, :] >= 0)  # (B, Q, Q)
+    allowed = torch.cat([M.bool()[:, None, :].expand(B, Q, -1), own], 2)[:, None]          # (B, 1, Q, S + Q)
+    if llm.config._attn_implementation != 'sdpa':                                        # eager & co: an additive mask
+        allowed = torch.zeros(allowed.shape, device=dev).masked_fill(~allowed, torch.finfo(torch.float32).min)
+    h = dec(input_ids=ids, attention_mask=allowed, position_ids=pos[:, -1:] + 1 + off, cache=out.cache).last_hidden_state  # (B, Q, D)
+    real = cand >= 0                                                                     # input token k of a candidate predicts its token k + 1
+    nxt_tok = torch.tensor([x for r in rest for x in r[1:]], dtype=torch.long, device=dev)
+    lp = _token_logprobs(head, h[real], nxt_tok)                                         # (n,) in the same order as nxt_tok
+    row = torch.arange(B, device=dev)[:, None].expand(B, Q)[real]
+    return score.index_put_((row, cand[real]), lp, accumulate=True).cpu()
 
 # %% ../nbs/08a_candidates.ipynb #d020a4f9
 def derangement(n:int, seed:int=0) -> np.ndarray:

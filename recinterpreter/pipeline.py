@@ -8,7 +8,7 @@ import os, sys, time, json, platform, subprocess, tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-import torch
+import torch, pandas as pd
 from .core import Config, IN_TEST, project_root, save_json, load_json, get_device, atomic_write, repo_relative
 from .data import DATASETS
 
@@ -16,7 +16,7 @@ from .data import DATASETS
 __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'PRESETS', 'VARIANT_KINDS', 'VARIANT_LORA_R', 'CATALOG_TOKENS', 'CATALOG_TEMPERATURE',
            'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
            'rec_train_overrides', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary', 'write_metrics',
-           'strip_stderr', 'render_report', 'publish_report']
+           'strip_stderr', 'render_report', 'publish_report', 'fold_table', 'folded_examples']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
@@ -225,3 +225,27 @@ def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, rep
         raise
     if old: shutil.rmtree(old, ignore_errors=True)
     return dest
+
+# %% ../nbs/10_pipeline.ipynb #a704b98e
+def fold_table(df:pd.DataFrame, # any table
+               label:str,       # the one line shown while it is folded (HTML-escaped)
+               index:bool=True, # show the index
+              ) -> str:         # HTML
+    "A table folded under a one-line label (`<details>`): for long reference tables a reader opens only when needed."
+    import html as _html
+    return f'<details><summary>{_html.escape(label)}</summary>{df.to_html(index=index, escape=True, border=0)}</details>'
+
+def folded_examples(df:pd.DataFrame,   # examples, one per line, with a column naming the row they belong to
+                    by:str='model',     # that column
+                    what:str='examples', # noun for the fold's label
+                   ) -> str:            # HTML: one <details> per value of `by`, in order of first appearance
+    "Examples as HTML folds, one per row of the report: a one-line label (row, count, hits) that opens onto the whole table."
+    import html as _html
+    if df is None or not len(df): return '<p><em>no examples</em></p>'
+    if by not in df.columns: raise KeyError(f'folded_examples: no column {by!r} in {list(df.columns)}')
+    parts = []
+    for name, g in df.groupby(by, sort=False):
+        hits = f", {int((g['acc@1'] > 0).sum())} named correctly" if 'acc@1' in g else ''
+        table = g.drop(columns=[by]).to_html(index=False, escape=True, border=0)
+        parts.append(f'<details><summary><b>{_html.escape(str(name))}</b>: {len(g)} {what}{hits}</summary>{table}</details>')  # bold name: not via fold_table
+    return '\n'.join(parts)

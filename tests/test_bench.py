@@ -35,4 +35,5 @@ def test_cpu_bench_smoke(data_root, tmp_path):
     assert out['gen']['same_texts'] == 4
     assert out['cand_ratio'] > 0 and out['cand']['rows'] * out['cand']['per_row'] == 8 * 20
     assert out['cand']['max_gap_diff'] < 1e-2 and out['cand']['same_top1'] == 1.0   # the same ranks both ways
+    assert out['cand_ratio_repeated'] > 0 and out['cand']['repeated_max_diff'] < 1e-2  # packing scores what the repeated cache scored
     assert out['train_batched']['target_tokens'] == out['train_loop']['target_tokens'] == out['train_loop_same']['target_tokens']
