@@ -29,7 +29,7 @@ def main(argv=None):
     p.add_argument('--schemes', default='residual,recovery')
     p.add_argument('--preset', default='default', help="what a plain `make eval` runs; others only for smoke tests (quick)")
     a = p.parse_args(argv)
-    from recinterpreter.core import ship, repo_relative, shipped_root
+    from recinterpreter.core import ship, repo_relative, shipped_root, load_json
     from recinterpreter.data import load_dataset
     from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides, Timer, git_sha
     from recinterpreter.recommender import recommender_section
@@ -66,10 +66,13 @@ def main(argv=None):
             with timer('adapters'):
                 _, info = train_or_load_adapter(scheme, models[rec_name], rec_name, data, llm, tok, P.llm, acfg, tcfg, seed=P.seed)
             twin = ship(info['folder'], keep=('info.json', 'log.csv', 'adapter'))
-            _manifest(manifest, {'runs': {repo_relative(twin): dict(stamp, kind='adapter', row=row, scheme=scheme, steps=info['steps'],
-                                                                  train_s=info['train_s'], first_loss=info['first_loss'],
-                                                                  last_loss=info['last_loss'], date=datetime.date.today().isoformat())},
-                                 'timing': {f'adapter/{scheme}/{row}_s': round(time.perf_counter() - t, 1)}})
+            trained = str(info.get('source', '')).startswith('trained now')
+            if trained or repo_relative(twin) not in (load_json(manifest) if manifest.exists() else {'runs': {}})['runs']:
+                _manifest(manifest, {'runs': {repo_relative(twin): dict(stamp, kind='adapter', row=row, scheme=scheme, steps=info['steps'],
+                                                                      train_s=info['train_s'], first_loss=info['first_loss'],
+                                                                      last_loss=info['last_loss'], date=datetime.date.today().isoformat())}})
+            if trained:   # a rerun that only loads a shipped run keeps the wall time of the invocation that trained it
+                _manifest(manifest, {'timing': {f'adapter/{scheme}/{row}_s': round(time.perf_counter() - t, 1)}})
             print(f'{scheme} {row}: {info["steps"]} steps, {info["train_s"]:.0f} s training ({info["source"]}) -> {repo_relative(twin)}', flush=True)
     _manifest(manifest, {'timing': {f'last_run_{k}': v for k, v in timer.as_dict().items()}})  # this invocation (a resume is partial)
     print(f'make train {a.dataset}: {timer.as_dict()}')
