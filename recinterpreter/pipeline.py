@@ -227,25 +227,28 @@ def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, rep
     return dest
 
 # %% ../nbs/10_pipeline.ipynb #a704b98e
+import html
+
 def fold_table(df:pd.DataFrame, # any table
                label:str,       # the one line shown while it is folded (HTML-escaped)
                index:bool=True, # show the index
               ) -> str:         # HTML
     "A table folded under a one-line label (`<details>`): for long reference tables a reader opens only when needed."
-    import html as _html
-    return f'<details><summary>{_html.escape(label)}</summary>{df.to_html(index=index, escape=True, border=0)}</details>'
+    return _fold(html.escape(label), df, index)
+
+def _fold(summary:str, df:pd.DataFrame, index:bool) -> str:
+    "`<details>` with an already-escaped HTML `summary` over `df` as an escaped HTML table."
+    return f'<details><summary>{summary}</summary>{df.to_html(index=index, escape=True, border=0)}</details>'
 
 def folded_examples(df:pd.DataFrame,   # examples, one per line, with a column naming the row they belong to
                     by:str='model',     # that column
                     what:str='examples', # noun for the fold's label
                    ) -> str:            # HTML: one <details> per value of `by`, in order of first appearance
     "Examples as HTML folds, one per row of the report: a one-line label (row, count, hits) that opens onto the whole table."
-    import html as _html
     if df is None or not len(df): return '<p><em>no examples</em></p>'
     if by not in df.columns: raise KeyError(f'folded_examples: no column {by!r} in {list(df.columns)}')
     parts = []
     for name, g in df.groupby(by, sort=False):
         hits = f", {int((g['acc@1'] > 0).sum())} named correctly" if 'acc@1' in g else ''
-        table = g.drop(columns=[by]).to_html(index=False, escape=True, border=0)
-        parts.append(f'<details><summary><b>{_html.escape(str(name))}</b>: {len(g)} {what}{hits}</summary>{table}</details>')  # bold name: not via fold_table
+        parts.append(_fold(f'<b>{html.escape(str(name))}</b>: {len(g)} {what}{hits}', g.drop(columns=[by]), index=False))
     return '\n'.join(parts)
