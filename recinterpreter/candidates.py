@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numpy as np, torch, torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
+from .core import to_numpy
 from .prompts import SplicedBatch
 
 # %% auto #0
@@ -14,18 +15,16 @@ __all__ = ['SAMPLERS', 'item_exclusion', 'sample_negatives', 'candidate_ranks', 
            'shared_prompt_pass', 'candidate_loglik', 'derangement']
 
 # %% ../nbs/08a_candidates.ipynb #8b36f4df
-def _np(x) -> np.ndarray: return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-
 def item_exclusion(seq, len_seq,             # (N, L) history ids right-padded, (N,) lengths
                    n_items:int,              # catalog size (the padding id)
                    canon:np.ndarray|None=None, # (n_items,) canonical id per item (same title -> same id); None: identity
                    extra=None,               # (N,) or (N, k) more ids to exclude per row (e.g. the true item)
                   ) -> np.ndarray:           # (N, n_items) bool
     "Items a row's negatives must avoid: its history items, `extra`, and every item sharing a title with them."
-    seq, len_seq = _np(seq), _np(len_seq); N, L = seq.shape
+    seq, len_seq = to_numpy(seq), to_numpy(len_seq); N, L = seq.shape
     canon = np.arange(n_items) if canon is None else np.asarray(canon)
     ids = np.where(np.arange(L)[None] < len_seq[:, None], seq, n_items)                   # (N, L) padding -> n_items
-    if extra is not None: ids = np.concatenate([ids, _np(extra).reshape(N, -1)], 1)
+    if extra is not None: ids = np.concatenate([ids, to_numpy(extra).reshape(N, -1)], 1)
     cid = np.where(ids < n_items, canon[np.minimum(ids, n_items - 1)], n_items)            # canonical ids
     present = np.zeros((N, n_items + 1), bool)
     present[np.arange(N)[:, None], cid] = True                                              # (N, n_items + 1)
@@ -85,7 +84,7 @@ def recovery_candidate_scores(pos_scores,  # (N, L) scores of the history items
 # %% ../nbs/08a_candidates.ipynb #835f4f07
 def first_occurrence(seq, len_seq, canon:np.ndarray) -> np.ndarray:
     "(N, L) bool: a real position holding the first occurrence of its title in the row."
-    seq, len_seq = _np(seq), _np(len_seq); N, L = seq.shape
+    seq, len_seq = to_numpy(seq), to_numpy(len_seq); N, L = seq.shape
     valid = np.arange(L)[None] < len_seq[:, None]
     cid = np.where(valid, canon[np.minimum(seq, len(canon) - 1)], -1)                      # (N, L)
     earlier = (cid[:, :, None] == cid[:, None, :]) & np.tril(np.ones((L, L), bool), -1)[None]  # (N, L, L)
@@ -99,7 +98,7 @@ def residual_candidates(seq, len_seq, nxt,    # (N, L), (N,), (N,) histories and
     "True item, then `n_neg` popularity-drawn, then `n_neg` uniform negatives (none in the history or sharing the true title)."
     n = len(popularity)
     ex = item_exclusion(seq, len_seq, n, canon, extra=nxt)
-    return np.concatenate([_np(nxt).reshape(-1, 1), sample_negatives(ex, n_neg, popularity, seed),
+    return np.concatenate([to_numpy(nxt).reshape(-1, 1), sample_negatives(ex, n_neg, popularity, seed),
                            sample_negatives(ex, n_neg, None, seed + 1)], 1)
 
 def recovery_candidates(seq, len_seq,         # (N, L), (N,) the histories
@@ -111,7 +110,7 @@ def recovery_candidates(seq, len_seq,         # (N, L), (N,) the histories
     n = len(popularity); canon = np.arange(n) if canon is None else np.asarray(canon)
     neg = sample_negatives(item_exclusion(seq, len_seq, n, canon), n_neg, popularity, seed)
     valid = first_occurrence(seq, len_seq, canon)
-    return np.concatenate([np.where(valid, _np(seq), neg[:, :1]), neg], 1), valid
+    return np.concatenate([np.where(valid, to_numpy(seq), neg[:, :1]), neg], 1), valid
 
 # %% ../nbs/08a_candidates.ipynb #0d8cf262
 def _common_prefix(seqs:list[list[int]]) -> int:

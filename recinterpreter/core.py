@@ -13,9 +13,9 @@ from safetensors.torch import save_file, load_file
 
 # %% auto #0
 __all__ = ['IN_TEST', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device', 'atomic_write',
-           'save_json', 'load_json', 'cache_key', 'code_fingerprint', 'module_of', 'CheckpointMismatch',
-           'save_checkpoint', 'load_checkpoint', 'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative',
-           'stale_siblings', 'artifact_lock', 'ship']
+           'save_json', 'load_json', 'cache_key', 'to_numpy', 'rows_fingerprint', 'module_fingerprint',
+           'code_fingerprint', 'module_of', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint', 'shipped_root',
+           'shipped_twin', 'from_shipped', 'repo_relative', 'stale_siblings', 'artifact_lock', 'ship']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
@@ -138,6 +138,25 @@ def cache_key(*parts) -> str:
     "A stable 12-hex-digit key of JSON-able `parts` (dicts are key-sorted)."
     s = json.dumps(parts, sort_keys=True, default=_json_default)
     return hashlib.sha1(s.encode()).hexdigest()[:12]
+
+# %% ../nbs/00_core.ipynb #ceb948c0
+def to_numpy(x) -> np.ndarray:
+    "`x` (a tensor on any device, a list or an array) as a numpy array."
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+
+def rows_fingerprint(*tensors) -> str:
+    "A stable 16-hex-digit hash of integer rows (ids and lengths), whatever their container."
+    h = hashlib.sha1()
+    for t in tensors: h.update(to_numpy(t).astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+def module_fingerprint(m:torch.nn.Module) -> str:
+    "A stable 16-hex-digit hash of a module's state (names, shapes, values)."
+    h = hashlib.sha1()
+    for k, v in sorted(m.state_dict().items()):
+        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
+        h.update(v.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #b09ad7e2
 _PKG_DIR = Path(importlib.util.find_spec('recinterpreter').origin).parent  # the installed package's folder

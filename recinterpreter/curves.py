@@ -13,7 +13,8 @@ from .adapter import AdapterConfig, build_adapter, lora_names, set_active_lora
 from .prompts import scheme_states
 from .candidates import (residual_candidates, recovery_candidates, residual_candidate_scores,
                                        recovery_candidate_scores, derangement)
-from .interpret import Interpreter, TitleMatcher, _rows
+from .match import TitleMatcher
+from .interpret import Interpreter
 
 # %% auto #0
 __all__ = ['snapshot_steps', 'load_snapshot', 'soft_norm_ratio', 'learning_curve', 'plot_curves']
@@ -64,7 +65,7 @@ def learning_curve(scheme:str,            # 'recovery' or 'residual'
                    steps:list|None=None,  # snapshot steps to measure (None: all)
                   ) -> pd.DataFrame:      # one row per step
     "Candidate HR@1, its shuffled-state control and their paired gain (95% CI), and the soft-token norm ratio, per snapshot."
-    seq, len_seq, nxt = _rows(split, data, n); N = len(seq)
+    seq, len_seq, nxt = data.rows(split, n); N = len(seq)
     canon, perm = TitleMatcher(data.titles).canon, derangement(N, seed)
     if scheme == 'residual':
         cand = residual_candidates(seq, len_seq, nxt, data.popularity, canon, n_neg, seed)[:, :1 + n_neg]

@@ -62,6 +62,11 @@ class SeqData:
         df = self.split(split)
         seq = torch.tensor(np.stack(df['seq'].to_numpy()) if len(df) else np.zeros((0, self.L)), dtype=torch.long)
         return seq, torch.tensor(df['len_seq'].to_numpy(), dtype=torch.long), torch.tensor(df['next'].to_numpy(), dtype=torch.long)
+    def rows(self, split:str, n:int|None=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        "`tensors(split)` of the first `n` rows only (all when `n` is None or 0): the rows a report evaluates."
+        seq, len_seq, nxt = self.tensors(split)
+        n = len(seq) if not n else min(n, len(seq))
+        return seq[:n], len_seq[:n], nxt[:n]
     def history_titles(self, seq, len_seq:int) -> list[str]:
         "Titles of the real (unpadded) items of one window, oldest first."
         return [self.titles[int(i)] for i in list(seq)[:int(len_seq)]]

@@ -14,7 +14,10 @@ from safetensors.torch import save as st_save, load_file
 from tqdm.auto import tqdm
 from .core import Config, cache_root, cache_key, seed_everything, atomic_write, IN_TEST
 from .metrics import bootstrap_ci
-from .interpret import TitleMatcher, Interpreter, normalize, answer_text, baseline_ids, _np, _history_mask, _rows
+from .core import to_numpy
+from .match import TitleMatcher, normalize, answer_text
+from .scores import baseline_ids, history_mask, rounded, with_ci
+from .interpret import Interpreter
 from .prompts import load_template, SPLICE
 from .candidates import residual_candidates, residual_candidate_scores
 from .dreamrec import guidance_sweep
@@ -65,7 +68,7 @@ def grounding_scores(texts:list[str],          # one description (or title) per 
                      model=None, k:int=10,
                     ) -> dict[str, np.ndarray]:
     "Per-sample `grounded_hr@10` and `similarity` of `texts` against the true next items."
-    target = torch.tensor(np.array(_np(target)), dtype=torch.long)
+    target = torch.tensor(np.array(to_numpy(target)), dtype=torch.long)
     if len(texts) != len(target): raise ValueError(f'texts ({len(texts)}) and target ({len(target)}) must have the same length')
     sims = embed_texts(texts, model) @ cat_emb.T                         # (N, n_items)
     tgt = sims.gather(1, target[:, None])                                  # (N, 1)
@@ -308,11 +311,7 @@ def judge_candidates(judge,                # a judge (prompts, n_options) -> let
     if missing: raise ValueError(f'candidates lacks {missing}; expected keys {SOURCES}')
     return judge_options(judge, histories, {s: candidates[s] for s in SOURCES}, verb, noun)
 
-def _r(x, d=4): return None if x is None or not np.isfinite(x) else round(float(x), d)
-
-def _ci(out:dict, key:str, v, seed:int=0):
-    m, lo, hi = bootstrap_ci(v, seed=seed)
-    out[key], out[f'{key}_ci'] = _r(m), [_r(lo), _r(hi)]
+def _r(x): return rounded(x, 4)   # the judge's numbers are written with 4 digits
 
 def position_bias(df:pd.DataFrame) -> dict|None:
     "Mean probability on each letter over the judgments that could be read (None when none could)."
@@ -343,10 +342,10 @@ def judge_summary(df:pd.DataFrame,  # judge_candidates output
 # %% ../nbs/09_oracle.ipynb #a1f0c007
 def validity_questions(data, split:str='test', n:int=50, seed:int=0) -> tuple[list[list[str]], dict[str, list[str]]]:
     "`(histories, {'true', 'neg1', 'neg2'} -> titles)`: each row's true next title and two random titles outside its history."
-    seq, len_seq, nxt = _rows(split, data, n)
+    seq, len_seq, nxt = data.rows(split, n)
     rng, T = np.random.default_rng(seed), data.titles
     hist, opts = [data.history_titles(s, l) for s, l in zip(seq, len_seq)], {'true': [], 'neg1': [], 'neg2': []}
-    for h, t in zip(hist, _np(nxt)):
+    for h, t in zip(hist, to_numpy(nxt)):
         banned, negs = {normalize(x) for x in h} | {normalize(T[t])}, []
         for _ in range(1000):
             c = T[int(rng.integers(data.n_items))]
@@ -367,8 +366,8 @@ def judge_validity(judge,               # a judge (prompts, n_options) -> letter
     df = judge_options(judge, hist, opts, data.verb, data.item_noun)
     P = option_probs(df, opts) if len(df) else np.zeros((0, 3))
     out = {'n': len(hist), 'chance': round(1 / 3, 4)}
-    _ci(out, 'acc', top_share(P)[:, 0] if len(P) else P[:, 0], seed)
-    _ci(out, 'mean_prob', P[:, 0], seed)
+    with_ci(out, 'acc', top_share(P)[:, 0] if len(P) else P[:, 0], seed, 4)
+    with_ci(out, 'mean_prob', P[:, 0], seed, 4)
     out['informative'] = bool(len(P) and bootstrap_ci(top_share(P)[:, 0], seed=seed)[1] > 1 / 3 + 1e-6)
     out['position_bias'], out['unparsed'] = position_bias(df), int(df['unparsed'].sum()) if len(df) else 0
     return (out, df) if return_judged else out
@@ -378,8 +377,8 @@ def judge_validity(judge,               # a judge (prompts, n_options) -> letter
 def top1_new(rec, seq, len_seq, n_items:int) -> np.ndarray:
     "(N,) each row's best-scored item outside its history."
     s = rec(seq, len_seq).float()                                  # (N, n_items)
-    s[torch.as_tensor(_history_mask(seq, len_seq, n_items))] = -torch.inf
-    return _np(s.argmax(1))
+    s[torch.as_tensor(history_mask(seq, len_seq, n_items))] = -torch.inf
+    return to_numpy(s.argmax(1))
 
 def instantiate(data,                  # SeqData
                 interp,                # the DreamRec residual Interpreter (its rec is the DreamRec model)
@@ -389,26 +388,26 @@ def instantiate(data,                  # SeqData
                 w:float|None=None,     # guidance strength (None: DreamRec's own `cfg.w`)
                ) -> pd.DataFrame:
     "One row per history: titles, true next, SASRec top-1, DreamRec nearest item, random item, oracle description."
-    seq, len_seq, nxt = _rows(split, data, n)
+    seq, len_seq, nxt = data.rows(split, n)
     dr = interp.rec
     with torch.no_grad():
         oracle = dr.sample_oracle(seq, len_seq, w=w, seed=seed, rescale=True)        # (N, d) at the mean item-embedding norm
         E = dr.item_emb.weight[:data.n_items]                                        # (n_items, d)
         cos = F.normalize(oracle, dim=-1) @ F.normalize(E, dim=-1).T                 # (N, n_items)
-        cos[torch.as_tensor(_history_mask(seq, len_seq, data.n_items))] = -torch.inf # the same history rule as the baselines
-        nearest = _np(cos.argmax(1))                                                 # (N,) nearest new catalog item
+        cos[torch.as_tensor(history_mask(seq, len_seq, data.n_items))] = -torch.inf # the same history rule as the baselines
+        nearest = to_numpy(cos.argmax(1))                                                 # (N,) nearest new catalog item
     desc = interp.describe(data, seq, len_seq, oracle)
     rnd = baseline_ids('random', data.popularity, seq, len_seq, k=1, seed=seed + 1)[:, 0]
     top = top1_new(sasrec, seq, len_seq, data.n_items)
     T = data.titles
     df = pd.DataFrame({'sample': np.arange(len(seq)),
                          'history': [' | '.join(data.history_titles(s, l)) for s, l in zip(seq, len_seq)],
-                         'true next': [T[i] for i in _np(nxt)], 'sasrec top-1': [T[i] for i in top],
+                         'true next': [T[i] for i in to_numpy(nxt)], 'sasrec top-1': [T[i] for i in top],
                          'dreamrec nearest': [T[i] for i in nearest], 'description': desc, 'random': [T[i] for i in rnd],
-                         'next_id': _np(nxt), 'sasrec_id': top, 'nearest_id': nearest, 'random_id': rnd,
-                         'oracle_norm': _np(oracle.norm(dim=-1)), 'nearest_cos': _np(cos.max(1).values),
+                         'next_id': to_numpy(nxt), 'sasrec_id': top, 'nearest_id': nearest, 'random_id': rnd,
+                         'oracle_norm': to_numpy(oracle.norm(dim=-1)), 'nearest_cos': to_numpy(cos.max(1).values),
                          'item_norm': float(E.norm(dim=-1).mean()), 'w': dr.cfg.w if w is None else float(w),
-                         'oracle': list(_np(oracle).astype(np.float32))})                 # (d,) per row: what the LLM reads
+                         'oracle': list(to_numpy(oracle).astype(np.float32))})                 # (d,) per row: what the LLM reads
     return df
 
 # %% ../nbs/09_oracle.ipynb #9ec686a0
@@ -470,8 +469,8 @@ def oracle_section(data,                  # SeqData
     m['baselines'] = {}
     for k in ('dreamrec', 'sasrec', 'random', 'dreamrec_nearest'):
         out = m if k == 'dreamrec' else m['baselines'].setdefault(k, {})
-        _ci(out, 'grounded_hr@10', g[k]['grounded_hr@10'], seed); _ci(out, 'similarity', g[k]['similarity'], seed)
-        if k in ranks: _ci(out, 'cand_hr@1', ranks[k]['hr@1'], seed); _ci(out, 'cand_mrr', ranks[k]['mrr'], seed)
+        with_ci(out, 'grounded_hr@10', g[k]['grounded_hr@10'], seed, 4); with_ci(out, 'similarity', g[k]['similarity'], seed, 4)
+        if k in ranks: with_ci(out, 'cand_hr@1', ranks[k]['hr@1'], seed, 4); with_ci(out, 'cand_mrr', ranks[k]['mrr'], seed, 4)
     matcher = TitleMatcher(data.titles)
     m['oracle_norm'], m['item_norm'] = round(float(inst['oracle_norm'].mean()), 4), round(float(inst['item_norm'].iloc[0]), 4)
     m['nearest_cos'] = round(float(inst['nearest_cos'].mean()), 4)   # cosine of the oracle to its nearest new catalog item
@@ -511,7 +510,7 @@ def oracle_candidate_ranks(data, interp:Interpreter, # the DreamRec residual Int
                            split:str='test', seed:int=0, n_neg:int=19,
                           ) -> dict[str, dict]:       # source -> per-row candidate metrics (hr@1, mrr, ...)
     "Append each source's item (the oracle embedding, DreamRec's nearest item, SASRec's top-1, a random item) to the history and rank the true next item among 1 + `n_neg` candidates by the frozen LLM's likelihood."
-    seq, len_seq, nxt = _rows(split, data, len(inst))
+    seq, len_seq, nxt = data.rows(split, len(inst))
     c = residual_candidates(seq, len_seq, nxt, data.popularity, TitleMatcher(data.titles).canon, n_neg, seed)[:, :1 + n_neg]  # true first
     appended = {'dreamrec': dict(new_emb=torch.as_tensor(np.stack(inst['oracle'].to_list())))}
     appended |= {k: dict(ids=torch.as_tensor(inst[col].to_numpy())) for k, col in (('dreamrec_nearest', 'nearest_id'), ('sasrec', 'sasrec_id'), ('random', 'random_id'))}

@@ -11,3 +11,9 @@ def data_root():
     if not r or not pathlib.Path(r).is_dir():
         pytest.fail('set RECINTERPRETER_DATA to the reference data (CI: ../shared/data)')
     return pathlib.Path(r).resolve()
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    "An empty cache root for one test (RECINTERPRETER_CACHE), so nothing trained elsewhere is reused."
+    monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path / 'cache'))
+    return tmp_path / 'cache'

@@ -8,12 +8,6 @@ from recinterpreter.dreamrec import DreamRec, DreamRecConfig, beta_schedule, alp
 SMALL = dict(d=16, T=40)
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path / 'cache'))
-    return tmp_path / 'cache'
-
-
 @pytest.mark.parametrize('kind', SCHEDULES)
 @pytest.mark.parametrize('T', [1, 7, 500])
 def test_schedules(kind, T):

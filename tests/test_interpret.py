@@ -1,6 +1,7 @@
 "Fast checks of title matching, answer parsing and the judges' configuration errors (no models, no data)."
 import numpy as np, pytest
-from recinterpreter.interpret import TitleMatcher, normalize, recovery_scores, residual_scores, answer_part
+from recinterpreter.match import TitleMatcher, normalize, answer_part
+from recinterpreter.scores import recovery_scores, residual_scores
 from recinterpreter.oracle import parse_choice, make_judge, OPENAI_VARS
 
 CATALOG = ['Heat', 'In the Heat of the Night', 'Heathers', 'The Usual Suspects', 'Seven (Se7en)', 'Nikita (La Femme Nikita)',

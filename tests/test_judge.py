@@ -40,8 +40,7 @@ def truth(ml):
 
 def fake_inst(ml, n=6):
     "An instantiation table without models: the oracle section then only grounds and judges."
-    from recinterpreter.interpret import _rows
-    seq, len_seq, nxt = (t.numpy() for t in _rows('test', ml, n))
+    seq, len_seq, nxt = (t.numpy() for t in ml.rows('test', n))
     T, rng = ml.titles, np.random.default_rng(0)
     rnd, top = rng.integers(ml.n_items, size=n), rng.integers(ml.n_items, size=n)
     return pd.DataFrame({'sample': np.arange(n), 'history': [' | '.join(ml.history_titles(s, l)) for s, l in zip(seq, len_seq)],
@@ -82,7 +81,7 @@ def test_judge_that_knows_the_answer_is_informative(ml, truth):
     assert v['mean_prob'] == 0.9
 
 def test_validity_questions_are_fair_and_seeded(ml):
-    from recinterpreter.interpret import normalize
+    from recinterpreter.match import normalize
     hist, opts = validity_questions(ml, n=30, seed=3)
     for h, t, a, b in zip(hist, *opts.values()):
         assert normalize(a) != normalize(b) and not {normalize(a), normalize(b)} & {normalize(x) for x in [*h, t]}

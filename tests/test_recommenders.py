@@ -12,12 +12,6 @@ SMALL = dict(d=16)
 QUICK = dict(epochs=3, batch_size=64, lr=3e-3, patience=2)
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path / 'cache'))
-    return tmp_path / 'cache'
-
-
 @pytest.fixture(scope='module')
 def toy(): return ToyData(n_items=25, n_rows=384, seed=1)
 

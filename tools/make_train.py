@@ -17,10 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def _manifest(path:Path, update:dict):
-    from recinterpreter.core import load_json, save_json
-    m = load_json(path) if path.exists() else {'runs': {}, 'timing': {}}
-    for k, v in update.items(): m[k].update(v)
-    save_json(m, path)
+    "Merge `update` into the MANIFEST under a lock, so two `make train` processes (e.g. one per scheme) do not drop each other's entries."
+    from recinterpreter.core import load_json, save_json, artifact_lock, cache_root
+    with artifact_lock(cache_root()/f'manifest-{path.parent.name}', 'the MANIFEST'):
+        m = load_json(path) if path.exists() else {'runs': {}, 'timing': {}}
+        for k, v in update.items(): m[k].update(v)
+        save_json(m, path)
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
