@@ -45,7 +45,7 @@ def main(argv=None):
     dev = get_device(a.device)
     seed_everything(0)
     params = resolve_params(preset='paper', dataset=a.dataset, llm=a.llm, device=str(dev))
-    data = load_dataset(params.dataset)
+    data = load_dataset(params.data.name)
     rec, _ = train_or_load('sasrec', data, train_overrides={'epochs': 1, 'max_steps_per_epoch': 50}, device=str(dev), progress=False)
     t = time.perf_counter(); llm, tok = load_llm(a.llm, device=str(dev)); load_s = time.perf_counter() - t
     c = llm_counts(llm)

@@ -432,6 +432,60 @@ def description_core(text:str, noun:str='movie', verb:str='watched', scheme:str=
     kept = [w for w in s.split() if normalize(w) not in frame]
     return ' '.join(kept).strip(' "\':;,.') or s.strip()
 
+def _choose_guidance(rec, data, ws:tuple, seed:int) -> tuple[float|None, dict|None]:
+    "DreamRec's guidance strength, the best NDCG@20 of the oracle on validation (never on the rows reported)."
+    if not ws: return None, None
+    sweep = guidance_sweep(rec, data, 'val', ws=ws, seed=seed)
+    w = float(sweep.loc[sweep['ndcg@20'].idxmax(), 'w'])
+    return w, {'w': w, 'chosen_by': 'NDCG@20 of the oracle on validation', 'sweep': sweep.round(4).to_dict('records')}
+
+def _grounding_metrics(m:dict, g:dict, ranks:dict, seed:int):
+    "Grounded HR@10 and similarity (and candidate ranks) with CIs: DreamRec's description in `m`, the rest as baselines."
+    m['baselines'] = {}
+    for k in ('dreamrec', 'sasrec', 'random', 'dreamrec_nearest'):
+        out = m if k == 'dreamrec' else m['baselines'].setdefault(k, {})
+        for name in ('grounded_hr@10', 'similarity'): with_ci(out, name, g[k][name], seed, 4)
+        if k in ranks:
+            for name, key in (('cand_hr@1', 'hr@1'), ('cand_mrr', 'mrr')): with_ci(out, name, ranks[k][key], seed, 4)
+
+def _judge_metrics(j, data, inst:pd.DataFrame, texts:dict, split:str, n_validity:int, seed:int):
+    "`(metrics.json judge, judged, validity judgments)`: validity on known answers first, win rates only if it beats chance."
+    empty = pd.DataFrame(columns=['row', 'perm', 'order', 'prompt', 'unparsed'])
+    if j is None: return {'model': 'none', 'n': 0, 'validity': None, 'win_rate': {s: None for s in SOURCES}}, empty, None
+    name = getattr(j, 'name', type(j).__name__)
+    v, vdf = judge_validity(j, data, split, n_validity, seed, return_judged=True)
+    keep = ('n', 'acc', 'acc_ci', 'chance', 'informative', 'mean_prob', 'mean_prob_ci', 'unparsed')
+    jd, judged = {'model': name, 'n': 0, 'orderings': 6, 'validity': {k: v[k] for k in keep}}, empty
+    if v['informative']:
+        hist = [h.split(' | ') for h in inst['history']]
+        cands = {'dreamrec': [t.strip() or '(no description)' for t in texts['dreamrec']], 'sasrec': texts['sasrec'],
+                 'random': texts['random']}
+        judged = judge_candidates(j, hist, cands, data.verb, data.item_noun)
+        s = judge_summary(judged, name, seed)
+        jd.update({k: s[k] for k in ('n', 'n_judgments', 'win_rate', 'win_rate_ci', 'top_share', 'top_share_ci', 'unparsed',
+                                     'unparsed_rate')})
+    else:
+        jd.update(win_rate=None, win_rate_ci=None, top_share=None, top_share_ci=None,
+                  note=f"judge {name} is uninformative: on questions with known answers its accuracy {v['acc']} {v['acc_ci']} "
+                       f"does not beat chance 1/3, so it did not judge the oracle items and has no win rates")
+    both = [d for d in (vdf, judged) if len(d)]
+    jd['position_bias'] = position_bias(pd.concat(both, ignore_index=True)) if len(vdf) else None
+    if 'letter_mass' in vdf: jd['letter_mass'] = _r(pd.concat([d['letter_mass'] for d in (vdf, judged) if 'letter_mass' in d]).mean())
+    return jd, judged, vdf
+
+def _oracle_tables(data, inst:pd.DataFrame, g:dict, ranks:dict, n_examples:int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The tidy per-sample grounding frame (one row per source and history) and the example table."
+    N = len(inst)
+    per_sample = pd.concat([pd.DataFrame({'source': k, 'sample': np.arange(N), **v,
+                                          **({'cand_rank': 1 / ranks[k]['mrr']} if k in ranks else {})})
+                            for k, v in g.items()], ignore_index=True)
+    rank = {'true rank of 20 (LLM)': np.round(1 / ranks['dreamrec']['mrr']).astype(int)} if 'dreamrec' in ranks else {}
+    ex = inst[['history', 'true next', 'description']].assign(**{
+        'grounded': [data.titles[i] for i in g['dreamrec']['grounded']], 'similarity': g['dreamrec']['similarity'].round(3),
+        **rank, 'dreamrec nearest': inst['dreamrec nearest'], 'sasrec top-1': inst['sasrec top-1'],
+        'sasrec similarity': g['sasrec']['similarity'].round(3), 'random': inst['random']})
+    return per_sample, ex.head(n_examples)
+
 def oracle_section(data,                  # SeqData
                    interp,                # the DreamRec residual Interpreter
                    sasrec,                # a frozen SASRec
@@ -442,20 +496,18 @@ def oracle_section(data,                  # SeqData
                    device:str='cpu',      # for the local judge and the sentence model
                    n_examples:int=10,     # rows of the example table
                    inst:pd.DataFrame|None=None, # a previous `instantiate` table to reuse (e.g. to try another judge)
-                   ws:tuple=(0, 1, 2, 4), # guidance strengths tried on validation (the best NDCG@20 of the oracle wins); () = DreamRec's own w
+                   ws:tuple=(0, 1, 2, 4), # guidance strengths tried on validation (best oracle NDCG@20); () = DreamRec's own w
                    cand_rank:bool=True,   # also rank the true next item by the LLM's candidate likelihood, per appended source
                    n_validity:int|None=None, # histories for the judge's validity check (default: as many as judged)
                    rotations:int|None=None,  # deprecated and ignored: every history is judged in all 6 orders
                   ) -> OracleSection:
     "Instantiate DreamRec's oracle items in words, ground them in the catalog, and judge them against SASRec and random."
-    if rotations is not None: warnings.warn('oracle_section(rotations=...) is ignored: every history is judged in all 6 orders', DeprecationWarning, stacklevel=2)
+    if rotations is not None:
+        warnings.warn('oracle_section(rotations=...) is ignored: every history is judged in all 6 orders', DeprecationWarning,
+                      stacklevel=2)
     guidance = None
     if inst is None:
-        w = None
-        if ws:                                                        # chosen on validation, never on the rows reported
-            sweep = guidance_sweep(interp.rec, data, 'val', ws=ws, seed=seed)
-            w = float(sweep.loc[sweep['ndcg@20'].idxmax(), 'w'])
-            guidance = {'w': w, 'chosen_by': 'NDCG@20 of the oracle on validation', 'sweep': sweep.round(4).to_dict('records')}
+        w, guidance = _choose_guidance(interp.rec, data, ws, seed)
         inst = instantiate(data, interp, sasrec, split, n, seed, w=w)
     N = len(inst)
     emb_model = load_embedder(device)
@@ -465,45 +517,18 @@ def oracle_section(data,                  # SeqData
              'random': inst['random'].tolist(), 'dreamrec_nearest': inst['dreamrec nearest'].tolist()}
     g = {k: grounding_scores(t, inst['next_id'].to_numpy(), cat_emb, emb_model) for k, t in texts.items()}
     m = {'n_eval': N, 'guidance': guidance or {'w': float(inst['w'].iloc[0]) if 'w' in inst else None, 'chosen_by': 'given'}}
-    ranks = oracle_candidate_ranks(data, interp, inst, split, seed) if cand_rank and isinstance(interp, Interpreter) and 'oracle' in inst else {}
-    m['baselines'] = {}
-    for k in ('dreamrec', 'sasrec', 'random', 'dreamrec_nearest'):
-        out = m if k == 'dreamrec' else m['baselines'].setdefault(k, {})
-        with_ci(out, 'grounded_hr@10', g[k]['grounded_hr@10'], seed, 4); with_ci(out, 'similarity', g[k]['similarity'], seed, 4)
-        if k in ranks: with_ci(out, 'cand_hr@1', ranks[k]['hr@1'], seed, 4); with_ci(out, 'cand_mrr', ranks[k]['mrr'], seed, 4)
+    ranks = (oracle_candidate_ranks(data, interp, inst, split, seed)
+             if cand_rank and isinstance(interp, Interpreter) and 'oracle' in inst else {})
+    _grounding_metrics(m, g, ranks, seed)
     matcher = TitleMatcher(data.titles)
     m['oracle_norm'], m['item_norm'] = round(float(inst['oracle_norm'].mean()), 4), round(float(inst['item_norm'].iloc[0]), 4)
     m['nearest_cos'] = round(float(inst['nearest_cos'].mean()), 4)   # cosine of the oracle to its nearest new catalog item
     m['names_a_title'] = round(float(np.mean([bool(matcher.find(t)) for t in texts['dreamrec']])) if N else 0., 4)
     m['empty_descriptions'] = int(sum(not t.strip() for t in texts['dreamrec']))
     j = make_judge(judge, judge_llm, device) if isinstance(judge, str) else judge
-    judged, vdf = pd.DataFrame(columns=['row', 'perm', 'order', 'prompt', 'unparsed']), None
-    if j is None: m['judge'] = {'model': 'none', 'n': 0, 'validity': None, 'win_rate': {s: None for s in SOURCES}}
-    else:
-        name = getattr(j, 'name', type(j).__name__)
-        v, vdf = judge_validity(j, data, split, n_validity or max(N, 1), seed, return_judged=True)   # known answers first
-        jd = {'model': name, 'n': 0, 'orderings': 6, 'validity': {k: v[k] for k in ('n', 'acc', 'acc_ci', 'chance', 'informative', 'mean_prob', 'mean_prob_ci', 'unparsed')}}
-        if v['informative']:
-            hist = [h.split(' | ') for h in inst['history']]
-            cands = {'dreamrec': [t.strip() or '(no description)' for t in texts['dreamrec']], 'sasrec': texts['sasrec'], 'random': texts['random']}
-            judged = judge_candidates(j, hist, cands, data.verb, data.item_noun)
-            s = judge_summary(judged, name, seed)
-            jd.update({k: s[k] for k in ('n', 'n_judgments', 'win_rate', 'win_rate_ci', 'top_share', 'top_share_ci', 'unparsed', 'unparsed_rate')})
-        else:
-            jd.update(win_rate=None, win_rate_ci=None, top_share=None, top_share_ci=None,
-                      note=f"judge {name} is uninformative: on questions with known answers its accuracy {v['acc']} {v['acc_ci']} "
-                           f"does not beat chance 1/3, so it did not judge the oracle items and has no win rates")
-        jd['position_bias'] = position_bias(pd.concat([d for d in (vdf, judged) if len(d)], ignore_index=True)) if len(vdf) else None
-        if 'letter_mass' in vdf: jd['letter_mass'] = _r(pd.concat([d['letter_mass'] for d in (vdf, judged) if 'letter_mass' in d]).mean())
-        m['judge'] = jd
-    per_sample = pd.concat([pd.DataFrame({'source': k, 'sample': np.arange(N), **v, **({'cand_rank': 1 / ranks[k]['mrr']} if k in ranks else {})})
-                            for k, v in g.items()], ignore_index=True)
-    ex = inst[['history', 'true next', 'description']].assign(**{
-        'grounded': [data.titles[i] for i in g['dreamrec']['grounded']], 'similarity': g['dreamrec']['similarity'].round(3),
-        **({'true rank of 20 (LLM)': np.round(1 / ranks['dreamrec']['mrr']).astype(int)} if 'dreamrec' in ranks else {}),
-        'dreamrec nearest': inst['dreamrec nearest'], 'sasrec top-1': inst['sasrec top-1'],
-        'sasrec similarity': g['sasrec']['similarity'].round(3), 'random': inst['random']})
-    return OracleSection(m, per_sample, ex.head(n_examples), judged, inst, vdf)
+    m['judge'], judged, vdf = _judge_metrics(j, data, inst, texts, split, n_validity or max(N, 1), seed)
+    per_sample, ex = _oracle_tables(data, inst, g, ranks, n_examples)
+    return OracleSection(m, per_sample, ex, judged, inst, vdf)
 
 def oracle_candidate_ranks(data, interp:Interpreter, # the DreamRec residual Interpreter
                            inst:pd.DataFrame,         # an `instantiate` table

@@ -13,45 +13,116 @@ from .core import Config, IN_TEST, project_root, save_json, load_json, get_devic
 from .data import DATASETS
 
 # %% auto #0
-__all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'PRESETS', 'VARIANT_KINDS', 'VARIANT_LORA_R', 'CATALOG_TOKENS', 'CATALOG_TEMPERATURE',
-           'METRIC_KEYS', 'REPORT_FILES', 'RunParams', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
-           'rec_train_overrides', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary', 'write_metrics',
-           'strip_stderr', 'render_report', 'publish_report', 'fold_table', 'folded_examples']
+__all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'FLAT', 'RUN_KEYS', 'PRESETS', 'VARIANT_KINDS', 'METRIC_KEYS', 'REPORT_FILES',
+           'DataParams', 'RecParams', 'AdapterParams', 'TrainParams', 'EvalParams', 'OracleParams', 'RunParams',
+           'with_flat', 'flat_params', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
+           'rec_train_overrides', 'rec_names', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary',
+           'write_metrics', 'strip_stderr', 'render_report', 'publish_report', 'fold_table', 'folded_examples']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
 JUDGES = ('none', 'local', 'openai')
 
 @dataclass
+class DataParams(Config):
+    "The dataset and its split."
+    name: str = 'ml100k'             # 'ml100k', 'steam' or a folder in the LLaRA layout
+    split_seed: int = 42             # the seed of the split (Steam's partial copy is re-split with it)
+
+@dataclass
+class RecParams(Config):
+    "Which recommenders are trained and interpreted, and for how long they train."
+    names: tuple = RECOMMENDER_NAMES # which recommenders (dreamrec also brings sasrec, its oracles' reference)
+    epochs: int = 0                  # max epochs (0 = each model's tuned default; early stopping on val NDCG@20)
+    max_steps: int = 0               # cap on steps per epoch (0 = full passes)
+
+@dataclass
+class AdapterParams(Config):
+    "The paper-setting adapter of every recommender, and the variants beside them."
+    kind: str = 'conv'               # the paper's adapter (Conv2d pooling + Linear)
+    lora_r: int = 0                  # LoRA rank for the paper-setting rows (0 = frozen LLM, the paper)
+    variants: tuple = ('sasrec+catalog', 'dreamrec+catalog')  # stronger rows beyond the paper's setting
+    variant_lora_r: int = 16         # LoRA rank of the `+lora` variants
+    catalog_tokens: int = 8          # title tokens per item read by the `catalog` variants
+    catalog_temperature: float = 0.5 # softmax temperature of the `catalog` variants' item mixture
+
+@dataclass
+class TrainParams(Config):
+    "How every adapter is trained."
+    steps: int = 60                  # steps per (recommender, scheme) in the paper's setting (and `+lora` variants)
+    batch_size: int = 16             # paper: 16
+    lr: float = 1e-3                 # paper: 1e-3
+    variant_steps: int = 10          # LM steps of the `catalog` variants (after their warm start)
+    warm_steps: int = 600            # warm-start (classifier) steps of the `catalog` variants
+    max_txt_len: int = 32            # target tokens of the recovery answer (paper: 32)
+    bf16: bool = True                # bf16 autocast for the frozen LLM where the hardware has it
+
+@dataclass
+class EvalParams(Config):
+    "What the interpretation sections evaluate."
+    n_eval: int = 0                  # test rows to interpret (0 = all)
+    max_new_tokens: int = 40         # generation length
+    decoder_epochs: int = 40         # max epochs of the no-LLM decoders (early stopping on the validation loss)
+    decoder_rows: int = 20000        # train rows the decoders see (0 = all)
+
+@dataclass
+class OracleParams(Config):
+    "The oracle section."
+    n: int = 30                      # test histories
+    judge: str = 'local'             # 'local', 'openai' or 'none'
+    judge_llm: str = ''              # judge model for 'local' ('' = same as the run's llm)
+
+@dataclass
 class RunParams(Config):
-    "Everything that determines an evaluation run (a preset fills it, parameters override it)."
-    dataset: str = 'ml100k'          # 'ml100k', 'steam' or a folder in the LLaRA layout
+    "Everything that determines an evaluation run, by stage (a preset fills it, flat parameters override it)."
     preset: str = 'default'          # 'quick', 'default' or 'paper'
-    recommenders: tuple = RECOMMENDER_NAMES  # which recommenders to train and interpret
     llm: str = 'smollm2'             # 'smollm2', 'tiny', or a Hugging Face id / local folder
     seed: int = 0                    # one seed for everything
     device: str = 'auto'             # 'auto', 'cpu', 'cuda'
     out_dir: str = ''                # reports go to <out_dir>/<dataset>/
-    judge: str = 'local'             # oracle judge: 'local', 'openai' or 'none'
-    judge_llm: str = ''              # judge model for 'local' ('' = same as llm)
     force: bool = False              # retrain everything, ignoring the cache
-    rec_epochs: int = 0              # max epochs per recommender (0 = each model's tuned default; early stopping on val NDCG@20)
-    rec_max_steps: int = 0           # cap on recommender steps per epoch (0 = full passes)
-    adapter: str = 'conv'            # the paper's adapter (Conv2d pooling + Linear)
-    adapter_steps: int = 60          # adapter training steps per (recommender, scheme) in the paper's setting
-    batch_size: int = 16             # adapter batch size (paper: 16)
-    lr: float = 1e-3                 # adapter learning rate (paper: 1e-3)
-    lora_r: int = 0                  # LoRA rank for the paper-setting rows (0 = frozen LLM, the paper)
-    variants: tuple = ('sasrec+catalog', 'dreamrec+catalog')  # stronger rows beyond the paper's setting
-    variant_steps: int = 10          # adapter (LM) steps for the variants (after the warm start for `catalog`)
-    warm_steps: int = 600            # warm-start (classifier) steps of the `catalog` variants
-    max_txt_len: int = 32            # target tokens of the recovery answer (paper: 32)
-    max_new_tokens: int = 40         # generation length at evaluation
-    n_eval: int = 0                  # test rows to interpret (0 = all)
-    n_oracle: int = 30               # test histories for the oracle section
-    decoder_epochs: int = 40         # max epochs of the no-LLM decoders (early stopping on the validation loss)
-    decoder_rows: int = 20000        # train rows the decoders see (0 = all)
-    bf16: bool = True                # bf16 autocast for the frozen LLM where the hardware has it
+    data: DataParams = field(default_factory=DataParams)
+    recommender: RecParams = field(default_factory=RecParams)
+    adapter: AdapterParams = field(default_factory=AdapterParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    eval: EvalParams = field(default_factory=EvalParams)
+    oracle: OracleParams = field(default_factory=OracleParams)
+
+# flat parameter (papermill, presets, `resolve_params`) -> (sub-config, field); the run-level fields keep their names
+FLAT = {'dataset': ('data', 'name'), 'split_seed': ('data', 'split_seed'),
+        'recommenders': ('recommender', 'names'), 'rec_epochs': ('recommender', 'epochs'),
+        'rec_max_steps': ('recommender', 'max_steps'),
+        'adapter_kind': ('adapter', 'kind'), 'lora_r': ('adapter', 'lora_r'), 'variants': ('adapter', 'variants'),
+        'variant_lora_r': ('adapter', 'variant_lora_r'), 'catalog_tokens': ('adapter', 'catalog_tokens'),
+        'catalog_temperature': ('adapter', 'catalog_temperature'),
+        'adapter_steps': ('train', 'steps'), 'batch_size': ('train', 'batch_size'), 'lr': ('train', 'lr'),
+        'variant_steps': ('train', 'variant_steps'), 'warm_steps': ('train', 'warm_steps'),
+        'max_txt_len': ('train', 'max_txt_len'), 'bf16': ('train', 'bf16'),
+        'n_eval': ('eval', 'n_eval'), 'max_new_tokens': ('eval', 'max_new_tokens'),
+        'decoder_epochs': ('eval', 'decoder_epochs'), 'decoder_rows': ('eval', 'decoder_rows'),
+        'n_oracle': ('oracle', 'n'), 'judge': ('oracle', 'judge'), 'judge_llm': ('oracle', 'judge_llm')}
+RUN_KEYS = ('preset', 'llm', 'seed', 'device', 'out_dir', 'force')
+
+def with_flat(p:RunParams, **kw) -> RunParams:
+    "`p` with flat parameters applied (`adapter_steps=400` sets `p.train.steps`); unknown names raise, listing the valid ones."
+    top, sub = {}, {}
+    for k, v in kw.items():
+        if k in RUN_KEYS: top[k] = v
+        elif k in FLAT: sub.setdefault(FLAT[k][0], {})[FLAT[k][1]] = v
+        else: raise ValueError(f"RunParams: unknown key {k!r}; valid keys: {', '.join([*RUN_KEYS, *FLAT])}")
+    groups = {}
+    for g, f in sub.items():
+        cfg = getattr(p, g)
+        try: groups[g] = cfg.override(**f)
+        except TypeError as e:   # name the flat parameter the user wrote, not the field it lands in
+            k = next(k for k in f if f'{type(cfg).__name__}.{k} must be' in str(e))
+            flat = next(x for x, v in FLAT.items() if v == (g, k))
+            raise TypeError(str(e).replace(f'{type(cfg).__name__}.{k}', flat, 1)) from None
+    return p.override(**top, **groups)
+
+def flat_params(p:RunParams) -> dict:
+    "The flat parameters of `p` (the names a preset and papermill use), for tables."
+    return {**{k: getattr(p, k) for k in RUN_KEYS}, **{k: getattr(getattr(p, g), f) for k, (g, f) in FLAT.items()}}
 
 PRESETS = {
     'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20, max_new_tokens=12,
@@ -68,16 +139,16 @@ def resolve_params(**kw) -> RunParams:
     "Expand the preset and apply the non-None overrides; bad values fail here, naming the valid ones."
     preset = kw.pop('preset', None) or ('quick' if IN_TEST else 'default')
     if preset not in PRESETS: raise ValueError(f'preset must be one of {", ".join(PRESETS)}, got {preset!r}')
-    p = RunParams(preset=preset).override(**PRESETS[preset]).override(**{k: v for k, v in kw.items() if v is not None})
-    if p.dataset not in DATASETS and not Path(p.dataset).expanduser().is_dir():
-        raise ValueError(f'dataset must be one of {", ".join(DATASETS)} or an existing folder in the LLaRA layout, got {p.dataset!r}')
-    bad = [r for r in p.recommenders if r not in RECOMMENDER_NAMES]
-    if bad or not p.recommenders: raise ValueError(f'recommenders must be a non-empty list of {", ".join(RECOMMENDER_NAMES)}, got {list(p.recommenders)}')
-    for v in p.variants:
+    p = with_flat(with_flat(RunParams(preset=preset), **PRESETS[preset]), **{k: v for k, v in kw.items() if v is not None})
+    if p.data.name not in DATASETS and not Path(p.data.name).expanduser().is_dir():
+        raise ValueError(f'dataset must be one of {", ".join(DATASETS)} or an existing folder in the LLaRA layout, got {p.data.name!r}')
+    bad = [r for r in p.recommender.names if r not in RECOMMENDER_NAMES]
+    if bad or not p.recommender.names: raise ValueError(f'recommenders must be a non-empty list of {", ".join(RECOMMENDER_NAMES)}, got {list(p.recommender.names)}')
+    for v in p.adapter.variants:
         rec, _, kind = v.partition('+')
         if rec not in RECOMMENDER_NAMES or kind not in VARIANT_KINDS:
             raise ValueError(f"variants look like '<recommender>+<{'|'.join(VARIANT_KINDS)}>', got {v!r}")
-    if p.judge not in JUDGES: raise ValueError(f'judge must be one of {", ".join(JUDGES)}, got {p.judge!r}')
+    if p.oracle.judge not in JUDGES: raise ValueError(f'judge must be one of {", ".join(JUDGES)}, got {p.oracle.judge!r}')
     if p.llm not in ('smollm2', 'tiny') and '/' not in p.llm and not Path(p.llm).expanduser().is_dir():
         raise ValueError(f"llm must be 'smollm2', 'tiny', a Hugging Face id (org/name) or a local folder, got {p.llm!r}")
     get_device(p.device)
@@ -96,37 +167,39 @@ def check_writable(folder:str|Path, what:str):
         raise ValueError(f'{what}: {folder} is not writable ({e.strerror or e}); nothing was run') from None
 
 # %% ../nbs/10_pipeline.ipynb #bf5725dd
-VARIANT_LORA_R = 16    # LoRA rank of the `+lora` variants
-CATALOG_TOKENS = 8     # title tokens per item read by the `catalog` variants
-CATALOG_TEMPERATURE = 0.5  # softmax temperature of the `catalog` variants' item mixture
-
 def adapter_runs(p:RunParams) -> list[tuple]:
     "`(row, recommender, AdapterConfig, TrainConfig)` for the paper-setting rows and the variants of `p`."
     from recinterpreter.adapter import AdapterConfig
     from recinterpreter.train import TrainConfig
-    t = TrainConfig(steps=p.adapter_steps, batch_size=p.batch_size, lr=p.lr, max_txt_len=p.max_txt_len, autocast='auto' if p.bf16 else 'off')
-    runs = [(r, r, AdapterConfig(kind=p.adapter, lora_r=p.lora_r), t) for r in p.recommenders]
-    for v in p.variants:
+    A, T, names = p.adapter, p.train, p.recommender.names
+    t = TrainConfig(steps=T.steps, batch_size=T.batch_size, lr=T.lr, max_txt_len=T.max_txt_len, autocast='auto' if T.bf16 else 'off')
+    runs = [(r, r, AdapterConfig(kind=A.kind, lora_r=A.lora_r), t) for r in names]
+    for v in A.variants:
         rec, _, what = v.partition('+')
-        if rec not in p.recommenders: continue
+        if rec not in names: continue
         parts = what.split('+')
-        kind = next((k for k in parts if k != 'lora'), p.adapter)
-        a = AdapterConfig(kind=kind, lora_r=VARIANT_LORA_R if 'lora' in parts else p.lora_r)
-        tv = t.override(steps=p.variant_steps if kind == 'catalog' else p.adapter_steps)  # `+lora` rows: the paper rows' recipe
+        kind = next((k for k in parts if k != 'lora'), A.kind)
+        a = AdapterConfig(kind=kind, lora_r=A.variant_lora_r if 'lora' in parts else A.lora_r)
+        tv = t.override(steps=T.variant_steps if kind == 'catalog' else T.steps)  # `+lora` rows: the paper rows' recipe
         if kind == 'catalog':
-            a = a.override(n_tokens=CATALOG_TOKENS, temperature=CATALOG_TEMPERATURE, positions='auto')
-            tv = tv.override(warm_steps=p.warm_steps)
+            a = a.override(n_tokens=A.catalog_tokens, temperature=A.catalog_temperature, positions='auto')
+            tv = tv.override(warm_steps=T.warm_steps)
         runs.append((v, rec, a, tv))
     return runs
 
 def oracle_row(p:RunParams) -> str|None:
     "The residual row that describes DreamRec's oracles: the first `dreamrec+...` variant, else the paper-setting `dreamrec` row."
-    if 'dreamrec' not in p.recommenders: return None
-    return next((v for v in p.variants if v.startswith('dreamrec+')), 'dreamrec')
+    if 'dreamrec' not in p.recommender.names: return None
+    return next((v for v in p.adapter.variants if v.startswith('dreamrec+')), 'dreamrec')
 
 def rec_train_overrides(p:RunParams) -> dict:
     "RecTrainConfig overrides from `p` (zeros mean: keep each model's tuned default)."
-    return {k: v for k, v in (('epochs', p.rec_epochs), ('max_steps_per_epoch', p.rec_max_steps)) if v}
+    return {k: v for k, v in (('epochs', p.recommender.epochs), ('max_steps_per_epoch', p.recommender.max_steps)) if v}
+
+def rec_names(p:RunParams) -> list[str]:
+    "The recommenders a run trains: its own, plus SASRec when DreamRec is there (the oracles' reference)."
+    names = list(p.recommender.names)
+    return names + (['sasrec'] if 'dreamrec' in names and 'sasrec' not in names else [])
 
 # %% ../nbs/10_pipeline.ipynb #0f8b79d5
 class Timer:

@@ -26,7 +26,7 @@ def check_contract(m, name, n_items, recs):
         for scheme in ('recovery', 'residual'):
             t = m['training'][f'{scheme}/{r}']
             assert t['steps'] > 0 and np.isfinite(t['first_loss']) and np.isfinite(t['last_loss']) and t['train_s'] >= 0
-    rows = list(recs) + [v for v in m['params']['variants'] if v.split('+')[0] in recs]
+    rows = list(recs) + [v for v in m['params']['adapter']['variants'] if v.split('+')[0] in recs]
     for r in rows + ['popular', 'random'] + [f'decoder/{k}/{x}' for k in ('linear', 'mlp') for x in recs]:
         rec = m['recovery'][r]
         assert {'mean_recovered', 'recall', 'n_eval', 'hist', 'cand_hr@1', 'cand_hr@1_ci', 'cand_auc', 'cand_auc_ci'} <= set(rec), r
@@ -56,7 +56,7 @@ def check_contract(m, name, n_items, recs):
 @pytest.mark.slow
 def test_eval_ml100k(tmp_path, data_root):
     m = run_eval(tmp_path, 'ml100k')
-    check_contract(m, 'ml100k', 1682, m['params']['recommenders'])
+    check_contract(m, 'ml100k', 1682, m['params']['recommender']['names'])
     assert m['data']['n_users'] == 943 and m['data']['partial'] is False
     assert (m['data']['rows']['val'], m['data']['rows']['test']) == (94, 95)
 

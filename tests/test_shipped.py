@@ -27,8 +27,8 @@ def test_shipped_keys_match_current_code(ds, data_root, tmp_path, monkeypatch):
     from recinterpreter.train import adapter_folder, scheme_adapter_cfg, train_or_load_adapter
     from recinterpreter.llm import load_llm
     P = resolve_params(dataset=ds.name, preset='default')
-    data = load_dataset(P.dataset, seed=42)
-    names = list(P.recommenders)
+    data = load_dataset(P.data.name, seed=P.data.split_seed)
+    names = list(P.recommender.names)
     expected = {run_folder(n, data, P.seed, None, rec_train_overrides(P)).name: n for n in names}
     shipped = sorted(p.name for p in (ds/'recommenders').glob('*'))
     stale = [s for s in shipped if s not in expected]
@@ -68,13 +68,13 @@ def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
     kinds = sorted(v['kind'] for v in m['runs'].values())
     from recinterpreter.pipeline import resolve_params
     P = resolve_params(dataset='ml100k', preset='quick')
-    assert kinds.count('recommender') == len(P.recommenders) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.variants)
+    assert kinds.count('recommender') == len(P.recommender.names) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.adapter.variants)
     assert {'recommenders_s', 'last_run_llm_load_s', 'last_run_adapters_s', 'last_run_total_s'} <= set(m['timing'])
     assert all(v['command'].startswith('make train DATASET=ml100k') for v in m['runs'].values())
     import shutil; shutil.rmtree(tmp_path/'cache')                                   # a fresh clone's empty cache
     from recinterpreter.data import load_dataset
     from recinterpreter.recommender import recommender_section
     from recinterpreter.pipeline import rec_train_overrides
-    _, table, metrics, _ = recommender_section(load_dataset('ml100k', seed=42), list(P.recommenders), seed=P.seed,
+    _, table, metrics, _ = recommender_section(load_dataset('ml100k', seed=P.data.split_seed), list(P.recommender.names), seed=P.seed,
                                                train_overrides=rec_train_overrides(P), progress=False)
-    assert all(metrics[n]['source'].startswith('shipped: ') for n in P.recommenders), table[('', 'from')]
+    assert all(metrics[n]['source'].startswith('shipped: ') for n in P.recommender.names), table[('', 'from')]

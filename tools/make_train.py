@@ -33,31 +33,31 @@ def main(argv=None):
     a = p.parse_args(argv)
     from recinterpreter.core import ship, repo_relative, shipped_root, load_json
     from recinterpreter.data import load_dataset
-    from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides, Timer, git_sha
+    from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides, rec_names, Timer, git_sha
     from recinterpreter.recommender import recommender_section
     from recinterpreter.llm import load_llm
     from recinterpreter.train import train_or_load_adapter
     P = resolve_params(dataset=a.dataset, preset=a.preset)
-    if P.dataset not in ('ml100k', 'steam'): p.error(f'make train ships checkpoints for ml100k and steam, got {a.dataset!r}')
+    if P.data.name not in ('ml100k', 'steam'): p.error(f'make train ships checkpoints for ml100k and steam, got {a.dataset!r}')
     schemes = [s for s in a.schemes.split(',') if s]
     if any(s not in ('residual', 'recovery') for s in schemes): p.error(f'schemes are residual and recovery, got {a.schemes!r}')
     only = [r for r in a.only.split(',') if r]
     stamp = dict(command=f'make train DATASET={a.dataset}' + (f' (preset {a.preset})' if a.preset != 'default' else ''),
                  git_sha=git_sha(), preset=a.preset)
     timer = Timer()
-    data = load_dataset(P.dataset, seed=42)                         # the split eval.ipynb uses
+    data = load_dataset(P.data.name, seed=P.data.split_seed)         # the split eval.ipynb uses
     manifest = shipped_root()/data.name/'MANIFEST.json'
-    rec_names = list(P.recommenders) + (['sasrec'] if 'dreamrec' in P.recommenders and 'sasrec' not in P.recommenders else [])
+    names = rec_names(P)
     with timer('recommenders'):
-        models, _, rec_metrics, _ = recommender_section(data, rec_names, seed=P.seed, train_overrides=rec_train_overrides(P))
+        models, _, rec_metrics, _ = recommender_section(data, names, seed=P.seed, train_overrides=rec_train_overrides(P))
     from recinterpreter.recommender import run_folder
-    for n in rec_names:
+    for n in names:
         folder = run_folder(n, data, P.seed, None, rec_train_overrides(P))   # the overrides are the same for every model
         twin = ship(folder, keep=('info.json', 'best'))
         _manifest(manifest, {'runs': {repo_relative(twin): dict(stamp, kind='recommender', name=n, train_s=rec_metrics[n]['train_s'],
                                                               test=rec_metrics[n]['test'], date=datetime.date.today().isoformat())}})
     print(f'recommenders: {timer.stages["recommenders_s"]:.0f} s', flush=True)
-    if any(str(rec_metrics[n].get('source', '')).startswith('trained now') for n in rec_names):  # a rerun that only loads keeps the training time
+    if any(str(rec_metrics[n].get('source', '')).startswith('trained now') for n in names):  # a rerun that only loads keeps the training time
         _manifest(manifest, {'timing': {'recommenders_s': timer.stages['recommenders_s']}})
     with timer('llm_load'):
         llm, tok = load_llm(P.llm)
