@@ -31,7 +31,7 @@ help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
-	@echo "make train DATASET=ml100k|steam  train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
+	@echo "make train DATASET=ml100k|steam [JOBS=2] train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
@@ -62,7 +62,7 @@ eval: install
 # trains through the same functions as eval.ipynb and ships each finished run to checkpoints/<dataset>/, which a
 # default `make eval` then loads instead of training; rerun after a kill to resume
 train: install
-	$(PY) tools/make_train.py $(DATASET)
+	$(PY) tools/make_train.py $(call sq,$(DATASET)) $(if $(JOBS),--jobs $(call sq,$(JOBS)))
 
 bench: install
 	$(PY) bench/run.py

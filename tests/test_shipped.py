@@ -55,21 +55,40 @@ def test_shipped_keys_match_current_code(ds, data_root, tmp_path, monkeypatch):
         ad, info = train_or_load_adapter(scheme, models[rec_name], rec_name, data, llm, tok, P.llm, acfg, tcfg, seed=P.seed, progress=False)
         assert info['source'].startswith('shipped: ') and info['steps'] == tcfg.steps, (k, info['source'])
 
+def _make_train():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('make_train', ROOT/'tools'/'make_train.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+
+def test_split_runs_balances_cost():
+    "Runs are dealt heaviest first to the least loaded worker; a bad --jobs is refused before any work."
+    mt = _make_train()
+    runs = [('a', 'recovery', mt.run_cost('recovery', 400)), ('a', 'residual', 400.0), ('b', 'recovery', 560.0),
+            ('b', 'residual', 400.0), ('c', 'residual', 10.0)]
+    parts = mt.split_runs(runs, 2)
+    loads = sorted(sum(c for *_, c in p) for p in parts)
+    assert loads == [960.0, 970.0] and sorted(r for p in parts for r in p) == sorted(runs)
+    assert mt.split_runs(runs[:1], 3) == [runs[:1]]                              # no empty workers
+    assert mt.run_cost('recovery', 10) > mt.run_cost('residual', 10)
+    with pytest.raises(SystemExit): mt.main(['ml100k', '--jobs', 'two'])
+
 @pytest.mark.slow
 def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
     "make train (quick preset, tiny LLM) ships every run; a fresh cache then loads them all from the shipped folder, training nothing."
-    import importlib.util, json
+    import json
     monkeypatch.setenv('RECINTERPRETER_CACHE', str(tmp_path/'cache'))
     monkeypatch.setenv('RECINTERPRETER_SHIPPED', str(tmp_path/'shipped'))
-    spec = importlib.util.spec_from_file_location('make_train', ROOT/'tools'/'make_train.py')
-    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    mod = _make_train()
     manifest = mod.main(['ml100k', '--preset', 'quick', '--only', 'sasrec', '--schemes', 'residual'])
     m = json.loads(manifest.read_text())
     kinds = sorted(v['kind'] for v in m['runs'].values())
     from recinterpreter.pipeline import resolve_params
     P = resolve_params(dataset='ml100k', preset='quick')
     assert kinds.count('recommender') == len(P.recommender.names) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.adapter.variants)
-    assert {'recommenders_s', 'last_run_llm_load_s', 'last_run_adapters_s', 'last_run_total_s'} <= set(m['timing'])
+    assert {'recommenders_s', 'last_run_adapters_s', 'last_run_total_s', 'last_run_jobs'} <= set(m['timing'])
+    assert m['timing']['last_run_jobs'] == mod.default_jobs()     # 2 worker processes here (CPU, 2 cores)
+    if m['timing']['last_run_jobs'] > 1: assert m['timing']['last_run_worker_peak_rss_mb'] > 100   # each loads the LLM
     assert all(v['command'].startswith('make train DATASET=ml100k') for v in m['runs'].values())
     import shutil; shutil.rmtree(tmp_path/'cache')                                   # a fresh clone's empty cache
     from recinterpreter.data import load_dataset
