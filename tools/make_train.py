@@ -106,16 +106,16 @@ def main(argv=None):
     names = rec_names(P)
     with timer('recommenders'):
         models, _, rec_metrics, _ = recommender_section(data, names, seed=P.seed, train_overrides=rec_train_overrides(P))
+    mine = {tuple(r.split(':')) for r in a.runs.split(',') if r}     # a worker's runs (row, scheme)
     from recinterpreter.recommender import run_folder
-    for n in names:
+    for n in ([] if mine else names):   # the parent ships the recommenders, its workers only load them
         folder = run_folder(n, data, P.seed, None, rec_train_overrides(P))   # the overrides are the same for every model
         twin = ship(folder, keep=('info.json', 'best'))
         _manifest(manifest, {'runs': {repo_relative(twin): dict(stamp, kind='recommender', name=n, train_s=rec_metrics[n]['train_s'],
                                                               test=rec_metrics[n]['test'], date=datetime.date.today().isoformat())}})
     print(f'recommenders: {timer.stages["recommenders_s"]:.0f} s', flush=True)
-    if any(str(rec_metrics[n].get('source', '')).startswith('trained now') for n in names):  # a rerun that only loads keeps the training time
+    if not mine and any(str(rec_metrics[n].get('source', '')).startswith('trained now') for n in names):  # a rerun that only loads keeps the training time
         _manifest(manifest, {'timing': {'recommenders_s': timer.stages['recommenders_s']}})
-    mine = {tuple(r.split(':')) for r in a.runs.split(',') if r}     # a worker's runs (row, scheme)
     todo = [(row, scheme, run_cost(scheme, tcfg.steps)) for row, rec_name, _, tcfg in adapter_runs(P)
             if not only or rec_name in only for scheme in schemes if not mine or (row, scheme) in mine]
     if jobs > 1 and not mine and len(todo) > 1:
