@@ -32,7 +32,8 @@ def data_root(path:str|Path|None=None, # explicit folder; wins over everything
 def cache_root(path:str|Path|None=None, # explicit folder; wins over everything
               ) -> Path:
     "The artifact cache: `path` > `$RECINTERPRETER_CACHE` > `~/.cache/recinterpreter`; created if missing."
-    p = Path(path or os.environ.get('RECINTERPRETER_CACHE') or Path.home()/'.cache'/'recinterpreter').expanduser().resolve()
+    p = Path(path or os.environ.get('RECINTERPRETER_CACHE')
+             or Path.home()/'.cache'/'recinterpreter').expanduser().resolve()
     p.mkdir(parents=True, exist_ok=True)
     return p
 
@@ -60,8 +61,10 @@ class Config:
         "A copy with `kw` applied; unknown keys or wrong types raise `ValueError`/`TypeError`."
         hints, valid = typing.get_type_hints(type(self)), [f.name for f in fields(self)]
         for k, v in kw.items():
-            if k not in valid: raise ValueError(f"{type(self).__name__}: unknown key {k!r}; valid keys: {', '.join(valid)}")
-            if not _check_type(v, hints[k]): raise TypeError(f"{type(self).__name__}.{k} must be {hints[k]}, got {v!r} ({type(v).__name__})")
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__}: unknown key {k!r}; valid keys: {', '.join(valid)}")
+            if not _check_type(v, hints[k]):
+                raise TypeError(f"{type(self).__name__}.{k} must be {hints[k]}, got {v!r} ({type(v).__name__})")
             if isinstance(v, list) and typing.get_origin(hints[k]) is tuple: kw[k] = tuple(v)
             if hints[k] is float and isinstance(v, int): kw[k] = float(v)
         return dataclasses.replace(self, **kw)
@@ -80,8 +83,10 @@ def get_device(name:str='auto', # 'auto', 'cpu', 'cuda' or 'cuda:N'
               ) -> torch.device:
     "The torch device for `name`; 'auto' picks CUDA when present; asking for a missing GPU is an error."
     if name == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    if not (name == 'cpu' or name.startswith('cuda')): raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {name!r}")
-    if name.startswith('cuda') and not torch.cuda.is_available(): raise RuntimeError(f"device={name!r} asked for, but torch sees no CUDA GPU")
+    if not (name == 'cpu' or name.startswith('cuda')):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {name!r}")
+    if name.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError(f"device={name!r} asked for, but torch sees no CUDA GPU")
     return torch.device(name)
 
 # %% ../nbs/00_core.ipynb #d2a83b09
@@ -165,7 +170,8 @@ def _strip_docstrings(tree:ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
                 node.body = node.body[1:] or [ast.Pass()]
     return tree
 
@@ -187,7 +193,8 @@ def _file_fingerprint(path:str, mtime_ns:int, size:int) -> str:
     return hashlib.sha1(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:12]
 
 def module_of(obj) -> str|None:
-    "This package's module that defines `obj`'s class (e.g. 'sasrec'), or None for classes defined elsewhere (notebooks, tests)."
+    """This package's module that defines `obj`'s class (e.g. 'sasrec'),
+    or None for classes defined elsewhere (notebooks, tests)."""
     mod = type(obj).__module__ if not isinstance(obj, type) else obj.__module__
     pkg, _, name = mod.partition('.')
     return name if pkg == 'recinterpreter' and name else None
@@ -209,7 +216,8 @@ def save_checkpoint(folder:str|Path,               # checkpoint folder (created)
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     ts = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(dir=folder, suffix='.safetensors.tmp'); os.close(fd)
-    try: save_file(ts, tmp); os.chmod(tmp, _file_mode()); os.replace(tmp, folder/'model.safetensors')  # not mkstemp's 0600
+    # the chmod: not mkstemp's 0600
+    try: save_file(ts, tmp); os.chmod(tmp, _file_mode()); os.replace(tmp, folder/'model.safetensors')
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     save_json({'config': config, 'meta': {**meta, 'version': _version()}}, folder/'config.json')
@@ -249,14 +257,14 @@ def from_shipped(folder:str|Path,   # a cache run folder
                  need:tuple=('info.json',), # files that mark a finished run
                  root:str|Path|None=None,
                 ) -> Path|None:
-    "If the cache lacks the finished run `folder` and a shipped twin has it, copy the twin in; returns the twin used (or None)."
+    "If the cache lacks the finished run `folder` and a shipped twin has it, copy the twin in; returns it (or None)."
     folder = Path(folder)
     if all((folder/f).exists() for f in need): return None
     twin = shipped_twin(folder, root)
     if twin is None or not all((twin/f).exists() for f in need): return None
     tmp = folder.with_name(folder.name + f'.shipped-{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True); shutil.copytree(twin, tmp)
-    if folder.exists(): shutil.rmtree(folder)            # an unfinished run of the same key: the shipped one replaces it
+    if folder.exists(): shutil.rmtree(folder)            # an unfinished run of the same key: the shipped one wins
     os.replace(tmp, folder)
     return twin
 
@@ -269,7 +277,8 @@ def stale_siblings(folder:str|Path, # a run folder about to be trained (cache pa
                    code:dict,        # the code fingerprints the run needs
                    data_fp:str|None=None, # the data fingerprint it needs
                   ) -> list[str]:
-    "Finished runs of the same model next to `folder` (cached or shipped) that other code or data made: one line each, saying what differs."
+    """Finished runs of the same model next to `folder` (cached or shipped) that other code or data made:
+    one line each, saying what differs."""
     folder, twin = Path(folder), shipped_twin(folder)
     prefix, out = folder.name.rsplit('-', 1)[0] + '-', []
     for d in dict.fromkeys(p for p in (folder.parent, twin.parent if twin else None) if p is not None and p.is_dir()):
@@ -279,21 +288,24 @@ def stale_siblings(folder:str|Path, # a run folder about to be trained (cache pa
             except ValueError: continue
             diff = [f'{m}.py' for m in code if (info.get('code') or {}).get(m) != code[m]]
             if data_fp and info.get('data_fingerprint') not in (None, data_fp): diff.append('the data')
-            if diff: out.append(f'{repo_relative(f)} was made by other code or data ({", ".join(diff)} differ), so it is not used')
+            if diff: out.append(f'{repo_relative(f)} was made by other code or data ({", ".join(diff)} differ), '
+                                f'so it is not used')
     return out
 
 @contextmanager
 def artifact_lock(folder:str|Path, # the run folder to guard (the lock is a `<folder>.lock` file beside it)
                   what:str='',     # how the waiting message names it
                  ):
-    "Hold an exclusive lock on run `folder` while checking, training and saving it, so two processes sharing a cache train it once: the second waits, then loads it."
+    """Hold an exclusive lock on run `folder` while checking, training and saving it,
+    so two processes sharing a cache train it once: the second waits, then loads it."""
     folder = Path(folder); folder.parent.mkdir(parents=True, exist_ok=True)
     try: import fcntl
     except ImportError: yield; return                      # no flock (Windows): unguarded, as before
     with open(folder.with_name(folder.name + '.lock'), 'a') as f:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f'another process is training {what or folder.name}; waiting for it ...', file=sys.stderr, flush=True)
+            print(f'another process is training {what or folder.name}; waiting for it ...',
+                  file=sys.stderr, flush=True)
             fcntl.flock(f, fcntl.LOCK_EX)
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)

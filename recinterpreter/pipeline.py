@@ -104,7 +104,8 @@ FLAT = {'dataset': ('data', 'name'), 'split_seed': ('data', 'split_seed'),
 RUN_KEYS = ('preset', 'llm', 'seed', 'device', 'out_dir', 'force')
 
 def with_flat(p:RunParams, **kw) -> RunParams:
-    "`p` with flat parameters applied (`adapter_steps=400` sets `p.train.steps`); unknown names raise, listing the valid ones."
+    """`p` with flat parameters applied (`adapter_steps=400` sets `p.train.steps`);
+    unknown names raise, listing the valid ones."""
     top, sub = {}, {}
     for k, v in kw.items():
         if k in RUN_KEYS: top[k] = v
@@ -125,9 +126,11 @@ def flat_params(p:RunParams) -> dict:
     return {**{k: getattr(p, k) for k in RUN_KEYS}, **{k: getattr(getattr(p, g), f) for k, (g, f) in FLAT.items()}}
 
 PRESETS = {
-    'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20, max_new_tokens=12,
-                    n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'), warm_steps=50, decoder_epochs=3, decoder_rows=1000),
-    'default': dict(rec_epochs=8, adapter_steps=400, n_oracle=100,   # 400 steps: see the recipe search (08b_curves); shipped by `make train`
+    'quick':   dict(llm='tiny', judge='none', rec_epochs=2, rec_max_steps=40, adapter_steps=20, variant_steps=20,
+                    max_new_tokens=12, n_eval=16, n_oracle=8, variants=('sasrec+lora', 'dreamrec+catalog'),
+                    warm_steps=50, decoder_epochs=3, decoder_rows=1000),
+    # 'default': 400 adapter steps, see the recipe search (08b_curves); shipped by `make train`
+    'default': dict(rec_epochs=8, adapter_steps=400, n_oracle=100,
                     variants=('sasrec+catalog', 'dreamrec+catalog', 'sasrec+lora')),
     'paper':   dict(llm='meta-llama/Llama-2-7b-hf', rec_epochs=100, adapter_steps=20000, variant_steps=20000,
                     batch_size=16, lr=1e-3, max_new_tokens=64, n_oracle=200, device='cuda'),
@@ -139,26 +142,35 @@ def resolve_params(**kw) -> RunParams:
     "Expand the preset and apply the non-None overrides; bad values fail here, naming the valid ones."
     preset = kw.pop('preset', None) or ('quick' if IN_TEST else 'default')
     if preset not in PRESETS: raise ValueError(f'preset must be one of {", ".join(PRESETS)}, got {preset!r}')
-    p = with_flat(with_flat(RunParams(preset=preset), **PRESETS[preset]), **{k: v for k, v in kw.items() if v is not None})
+    p = with_flat(with_flat(RunParams(preset=preset), **PRESETS[preset]),
+                  **{k: v for k, v in kw.items() if v is not None})
     if p.data.name not in DATASETS and not Path(p.data.name).expanduser().is_dir():
-        raise ValueError(f'dataset must be one of {", ".join(DATASETS)} or an existing folder in the LLaRA layout, got {p.data.name!r}')
+        raise ValueError(f'dataset must be one of {", ".join(DATASETS)} or an existing folder in the LLaRA layout, '
+                         f'got {p.data.name!r}')
     bad = [r for r in p.recommender.names if r not in RECOMMENDER_NAMES]
-    if bad or not p.recommender.names: raise ValueError(f'recommenders must be a non-empty list of {", ".join(RECOMMENDER_NAMES)}, got {list(p.recommender.names)}')
+    if bad or not p.recommender.names:
+        raise ValueError(f'recommenders must be a non-empty list of {", ".join(RECOMMENDER_NAMES)}, '
+                         f'got {list(p.recommender.names)}')
     for v in p.adapter.variants:
         rec, _, kind = v.partition('+')
         if rec not in RECOMMENDER_NAMES or kind not in VARIANT_KINDS:
             raise ValueError(f"variants look like '<recommender>+<{'|'.join(VARIANT_KINDS)}>', got {v!r}")
-    if p.oracle.judge not in JUDGES: raise ValueError(f'judge must be one of {", ".join(JUDGES)}, got {p.oracle.judge!r}')
+    if p.oracle.judge not in JUDGES:
+        raise ValueError(f'judge must be one of {", ".join(JUDGES)}, got {p.oracle.judge!r}')
     if p.llm not in ('smollm2', 'tiny') and '/' not in p.llm and not Path(p.llm).expanduser().is_dir():
-        raise ValueError(f"llm must be 'smollm2', 'tiny', a Hugging Face id (org/name) or a local folder, got {p.llm!r}")
+        raise ValueError(f"llm must be 'smollm2', 'tiny', a Hugging Face id (org/name) or a local folder, "
+                         f"got {p.llm!r}")
     get_device(p.device)
-    if not p.out_dir: p = p.override(out_dir=str(Path(tempfile.gettempdir())/'recinterpreter-reports' if IN_TEST else (project_root() or Path.cwd())/'reports'))
+    if not p.out_dir: p = p.override(out_dir=str(Path(tempfile.gettempdir())/'recinterpreter-reports' if IN_TEST
+                                                 else (project_root() or Path.cwd())/'reports'))
     check_writable(p.out_dir, 'out_dir (where reports go)')
-    check_writable(os.environ.get('RECINTERPRETER_CACHE') or Path.home()/'.cache'/'recinterpreter', 'the cache folder (set RECINTERPRETER_CACHE)')
+    check_writable(os.environ.get('RECINTERPRETER_CACHE') or Path.home()/'.cache'/'recinterpreter',
+                   'the cache folder (set RECINTERPRETER_CACHE)')
     return p
 
 def check_writable(folder:str|Path, what:str):
-    "Fail now, naming `folder`, when it cannot be created or written (read-only, no permission, no space), not hours later."
+    """Fail now, naming `folder`, when it cannot be created or written (read-only, no permission, no space),
+    not hours later."""
     folder = Path(folder).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,7 +184,8 @@ def adapter_runs(p:RunParams) -> list[tuple]:
     from recinterpreter.adapter import AdapterConfig
     from recinterpreter.train import TrainConfig
     A, T, names = p.adapter, p.train, p.recommender.names
-    t = TrainConfig(steps=T.steps, batch_size=T.batch_size, lr=T.lr, max_txt_len=T.max_txt_len, autocast='auto' if T.bf16 else 'off')
+    t = TrainConfig(steps=T.steps, batch_size=T.batch_size, lr=T.lr, max_txt_len=T.max_txt_len,
+                    autocast='auto' if T.bf16 else 'off')
     runs = [(r, r, AdapterConfig(kind=A.kind, lora_r=A.lora_r), t) for r in names]
     for v in A.variants:
         rec, _, what = v.partition('+')
@@ -180,7 +193,7 @@ def adapter_runs(p:RunParams) -> list[tuple]:
         parts = what.split('+')
         kind = next((k for k in parts if k != 'lora'), A.kind)
         a = AdapterConfig(kind=kind, lora_r=A.variant_lora_r if 'lora' in parts else A.lora_r)
-        tv = t.override(steps=T.variant_steps if kind == 'catalog' else T.steps)  # `+lora` rows: the paper rows' recipe
+        tv = t.override(steps=T.variant_steps if kind == 'catalog' else T.steps)  # `+lora`: the paper rows' recipe
         if kind == 'catalog':
             a = a.override(n_tokens=A.catalog_tokens, temperature=A.catalog_temperature, positions='auto')
             tv = tv.override(warm_steps=T.warm_steps)
@@ -188,7 +201,8 @@ def adapter_runs(p:RunParams) -> list[tuple]:
     return runs
 
 def oracle_row(p:RunParams) -> str|None:
-    "The residual row that describes DreamRec's oracles: the first `dreamrec+...` variant, else the paper-setting `dreamrec` row."
+    """The residual row that describes DreamRec's oracles: the first `dreamrec+...` variant,
+    else the paper-setting `dreamrec` row."""
     if 'dreamrec' not in p.recommender.names: return None
     return next((v for v in p.adapter.variants if v.startswith('dreamrec+')), 'dreamrec')
 
@@ -223,14 +237,16 @@ def peak_rss_mb() -> float|None:
 
 def git_sha() -> str|None:
     "The current commit of the repository, if any."
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=project_root() or '.', capture_output=True, text=True, timeout=5).stdout.strip() or None
+    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=project_root() or '.', capture_output=True,
+                               text=True, timeout=5).stdout.strip() or None
     except Exception: return None
 
 def env_info(p:RunParams) -> dict:
     "Versions and hardware of this run (metrics.json `env`)."
     import transformers
     return {'python': platform.python_version(), 'torch': torch.__version__, 'transformers': transformers.__version__,
-            'device': str(get_device(p.device)), 'threads': torch.get_num_threads(), 'git_sha': git_sha(), 'llm': p.llm}
+            'device': str(get_device(p.device)), 'threads': torch.get_num_threads(), 'git_sha': git_sha(),
+            'llm': p.llm}
 
 # %% ../nbs/10_pipeline.ipynb #6e2b51af
 METRIC_KEYS = ('params', 'data', 'recommenders', 'training', 'recovery', 'residual', 'oracle', 'timing', 'env')
@@ -251,7 +267,8 @@ def write_metrics(m:dict, p:RunParams, name:str) -> Path:
 REPORT_FILES = ('report.ipynb', 'report.html', 'metrics.json')
 
 def strip_stderr(nb) -> int:
-    "Drop every stream output to stderr (progress bars, warnings) from the notebook node `nb`; returns how many were dropped."
+    """Drop every stream output to stderr (progress bars, warnings) from the notebook node `nb`;
+    returns how many were dropped."""
     n = 0
     for c in nb.cells:
         outs = c.get('outputs')
@@ -273,7 +290,8 @@ def render_report(ipynb:str|Path, # an executed eval notebook
     summ = [c for c in nb.cells if 'summary' in c.get('metadata', {}).get('tags', [])]
     rest = [c for c in nb.cells if c not in summ]
     nb.cells = rest[:1] + summ + rest[1:]
-    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
+    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_notebook_node(nb)
     out = Path(html) if html else ipynb.with_name('report.html')
     with atomic_write(out) as f: f.write(body)
     return out
@@ -281,13 +299,15 @@ def render_report(ipynb:str|Path, # an executed eval notebook
 def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, report.html, metrics.json (+ figures)
                    dest:str|Path,   # the report folder it replaces, e.g. reports/ml100k
                   ) -> Path:
-    "Replace the folder `dest` by `staged` with renames (same file system); the old folder goes only once the new one is in place."
+    """Replace the folder `dest` by `staged` with renames (same file system);
+    the old folder goes only once the new one is in place."""
     import shutil
     staged, dest = Path(staged), Path(dest)
     missing = [f for f in REPORT_FILES if not (staged/f).is_file()]
-    if missing: raise FileNotFoundError(f'{staged} is not a finished report: {", ".join(missing)} missing; {dest} left as it was')
+    if missing: raise FileNotFoundError(f'{staged} is not a finished report: {", ".join(missing)} missing; '
+                                        f'{dest} left as it was')
     m = load_json(staged/'metrics.json')
-    if m.get('params', {}).get('out_dir'):                        # where the report lives, not the staging folder it ran in
+    if m.get('params', {}).get('out_dir'):  # where the report lives, not the staging folder it ran in
         m['params']['out_dir'] = repo_relative(dest.parent.resolve()); save_json(m, staged/'metrics.json')
     dest.parent.mkdir(parents=True, exist_ok=True)
     old = dest.with_name(f'.old-{dest.name}-{os.getpid()}') if dest.exists() else None
@@ -317,11 +337,13 @@ def folded_examples(df:pd.DataFrame,   # examples, one per line, with a column n
                     by:str='model',     # that column
                     what:str='examples', # noun for the fold's label
                    ) -> str:            # HTML: one <details> per value of `by`, in order of first appearance
-    "Examples as HTML folds, one per row of the report: a one-line label (row, count, hits) that opens onto the whole table."
+    """Examples as HTML folds, one per row of the report:
+    a one-line label (row, count, hits) that opens onto the whole table."""
     if df is None or not len(df): return '<p><em>no examples</em></p>'
     if by not in df.columns: raise KeyError(f'folded_examples: no column {by!r} in {list(df.columns)}')
     parts = []
     for name, g in df.groupby(by, sort=False):
         hits = f", {int((g['acc@1'] > 0).sum())} named correctly" if 'acc@1' in g else ''
-        parts.append(_fold(f'<b>{html.escape(str(name))}</b>: {len(g)} {what}{hits}', g.drop(columns=[by]), index=False))
+        parts.append(_fold(f'<b>{html.escape(str(name))}</b>: {len(g)} {what}{hits}', g.drop(columns=[by]),
+                           index=False))
     return '\n'.join(parts)
