@@ -20,3 +20,9 @@ def test_recipe_search_smoke(data_root, tmp_path):
     mod.main(args)                                                   # a rerun skips the finished training
     assert (folder/'adapter'/'model.safetensors').stat().st_mtime == mtime
     with pytest.raises(SystemExit): mod.main(['--recipes', 'lr9'])
+    # --drop-weights keeps the evidence only, and a rerun neither retrains nor needs the weights
+    mod.main(args + ['--drop-weights'])
+    assert not (folder/'snapshots').exists() and not (folder/'adapter').exists()
+    assert pd.read_csv(folder/'curve.csv').equals(cur) and (folder/'log.csv').exists()
+    mod.main(args + ['--drop-weights'])
+    assert pd.read_csv(folder/'curve.csv').equals(cur)

@@ -6,11 +6,14 @@ Resumable: every run checkpoints every 50 steps under checkpoints/<dataset>/sear
 adapter and its AdamW state); rerun the same command to continue, finished runs and curves are skipped. Run it in the
 background on a quiet machine (2 cores: about 2.5 s per step with SmolLM2), commit the folders as they finish.
 
+`--drop-weights` keeps only the evidence (info.json, log.csv, curve.csv) once a run's curve is measured: LoRA snapshots
+are about 7 MB each, too large to commit seven of.
+
 Usage: python tools/recipe_search.py [--dataset ml100k] [--recipes lr1e-3,lr1e-4] [--schemes residual,recovery]
-                                     [--steps 3200] [--llm smollm2] [--val-rows 0]
+                                     [--steps 3200] [--llm smollm2] [--val-rows 0] [--drop-weights]
 """
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, shutil, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +24,7 @@ RECIPES = {                                       # TrainConfig overrides (+ Ada
     'lr1e-3-cosine': dict(lr=1e-3, warmup=100, decay='cosine'),
     'lr1e-3-norm1': dict(lr=1e-3, warmup=20, adapter=dict(out_norm=1.0)),   # soft token held at the word-embedding norm
     'lora16': dict(lr=1e-3, warmup=20, adapter=dict(lora_r=16)),    # the fallback (the `+lora` rows): LoRA on the LLM learns to decode
+    'lora16-long': dict(lr=1e-3, warmup=20, adapter=dict(lora_r=16)), # the same, its own folder for a longer run (--steps 1600)
 }
 SNAPSHOTS = (0, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
 
@@ -33,6 +37,7 @@ def main(argv=None):
     p.add_argument('--llm', default='smollm2', help="'smollm2', or 'tiny' for a smoke run")
     p.add_argument('--val-rows', type=int, default=0, help='validation rows for the curves (0 = all)')
     p.add_argument('--out', default=None, help='default: checkpoints/<dataset>/search')
+    p.add_argument('--drop-weights', action='store_true', help='delete the snapshots and final weights once the curve is written')
     a = p.parse_args(argv)
     bad = [r for r in a.recipes.split(',') if r not in RECIPES] + [s for s in a.schemes.split(',') if s not in ('residual', 'recovery')]
     if bad: p.error(f'unknown recipe or scheme {bad}; recipes: {", ".join(RECIPES)}; schemes: residual, recovery')
@@ -51,6 +56,8 @@ def main(argv=None):
         for name in a.recipes.split(','):
             folder = out/name/scheme
             t = time.perf_counter()
+            if (folder/'curve.csv').exists() and not (folder/'snapshots').exists():   # measured, weights dropped
+                print(f'{scheme} {name}: done earlier (weights dropped)', flush=True); continue
             if not (folder/'info.json').exists():
                 over = dict(RECIPES[name]); acfg = AdapterConfig(kind='conv', **over.pop('adapter', {}))
                 cfg = TrainConfig(steps=a.steps, batch_size=16, val_every=50, ckpt_every=50, val_rows=0, **over)
@@ -58,6 +65,8 @@ def main(argv=None):
                               snapshots=tuple(s for s in SNAPSHOTS if s <= a.steps))
             curve = learning_curve(scheme, folder, rec, data, llm, tok, split='val', n=a.val_rows or None)
             curve.to_csv(folder/'curve.csv', index=False)
+            if a.drop_weights:
+                for sub in ('snapshots', 'adapter'): shutil.rmtree(folder/sub, ignore_errors=True)
             print(f'{scheme} {name}: {time.perf_counter() - t:.0f} s\n{curve.round(3).to_string(index=False)}', flush=True)
     return out
 
