@@ -13,49 +13,63 @@ from .core import (Config, cache_root, cache_key, seed_everything, save_json, lo
 from .prompts import SCHEMES, scheme_states
 
 # %% auto #0
-__all__ = ['DECODER_KINDS', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'fit_decoder', 'cached_json', 'decoder_outputs']
+__all__ = ['DECODER_KINDS', 'READOUTS', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'item_table', 'fit_decoder', 'cached_json',
+           'decoder_outputs']
 
 # %% ../nbs/08d_decoders.ipynb #5022e71c
 @dataclass
 class DecoderConfig(Config):
     "Training of the no-LLM decoders."
-    max_epochs: int = 40       # upper bound; early stopping on the validation loss ends training sooner
-    patience: int = 3          # epochs without a lower validation loss before stopping (the best epoch is kept)
+    max_epochs: int = 100      # upper bound; early stopping on the validation loss ends training sooner
+    patience: int = 8          # epochs without a lower validation loss before stopping (the best epoch is kept)
     batch_size: int = 256      # rows per step
     lr: float = 3e-3           # Adam learning rate
-    hidden: int = 256          # mlp: hidden width
-    dropout: float = 0.2       # mlp: dropout
+    hidden: int = 256          # mlp, last: hidden width
+    dropout: float = 0.2       # mlp, last: dropout
+    readout: str = 'items'     # 'items': scores = features . the recommender's frozen item embeddings + bias;
+                               # 'free': a Linear to n_items learned from scratch
     max_train: int = 20000     # train rows used (0 = all), a random seeded subset
     seed: int = 0              # subset, init and shuffling
 
-DECODER_KINDS = ('linear', 'mlp')
+DECODER_KINDS = ('linear', 'mlp', 'last')
+READOUTS = ('items', 'free')
 
 class Decoder(nn.Module):
-    "A catalog classifier on a scheme's states `(B, S, L, d)`: `linear` (pool over L, then Linear) or `mlp`."
-    def __init__(self, kind:str, S:int, L:int, d:int, n_items:int, hidden:int=256, dropout:float=0.2):
+    """A catalog classifier on a scheme's states `(B, S, L, d)`: `linear` (pool over L, then Linear), `mlp` (one
+    hidden layer on all of them) or `last` (the same MLP on the last real position of each state, `L = 1`)."""
+    def __init__(self, kind:str, S:int, L:int, d:int, n_items:int, hidden:int=256, dropout:float=0.2,
+                 item_emb:torch.Tensor|None=None):   # (n_items, d_e): score items by it (frozen); None: free readout
         super().__init__()
         if kind not in DECODER_KINDS: raise ValueError(f'decoder kind must be one of {DECODER_KINDS}, got {kind!r}')
-        self.kind = kind
+        if item_emb is not None and tuple(item_emb.shape[:1]) != (n_items,):
+            raise ValueError(f'item_emb must have n_items = {n_items} rows, got {tuple(item_emb.shape)}')
+        self.kind, out = kind, n_items if item_emb is None else item_emb.shape[1]
         if kind == 'linear':
             self.pool = nn.Parameter(torch.full((S, L), 1 / L))             # (S, L) weights over positions (the conv)
             self.pool_bias = nn.Parameter(torch.zeros(S, 1))                 # (S, 1)
-            self.net = nn.Linear(S * d, n_items)
+            self.net = nn.Linear(S * d, out)
         else:
             self.net = nn.Sequential(nn.Linear(S * L * d, hidden), nn.GELU(), nn.Dropout(dropout),
-                                     nn.Linear(hidden, n_items))
+                                     nn.Linear(hidden, out))
+        self.register_buffer('item_emb', None if item_emb is None else item_emb.detach().float().clone())
+        self.item_bias = None if item_emb is None else nn.Parameter(torch.zeros(n_items))
     def forward(self, H:torch.Tensor) -> torch.Tensor:                       # H: (B, S, L, d)
         if self.kind == 'linear': H = torch.einsum('bsld,sl->bsd', H, self.pool) + self.pool_bias  # (B, S, d)
-        return self.net(H.flatten(1))                                        # (B, n_items)
+        z = self.net(H.flatten(1))                                           # (B, n_items) or (B, d_e)
+        return z if self.item_emb is None else z @ self.item_emb.T + self.item_bias   # (B, n_items)
 
 @torch.no_grad()
-def scheme_tensor(rec, seq, len_seq, nxt=None, batch_size:int=1024) -> torch.Tensor:
+def scheme_tensor(rec, seq, len_seq, nxt=None, batch_size:int=1024,
+                  last:bool=False,   # keep only each state's last real position: (N, S, 1, d)
+                 ) -> torch.Tensor:
     "The states a scheme's adapter reads, on CPU: `(N, 1, L, d)` (recovery) or `(N, 2, L, d)` (residual)."
     dev, out = next(rec.parameters()).device, []
     for i in range(0, len(seq), batch_size):
         b = slice(i, i + batch_size)
         st = scheme_states('recovery' if nxt is None else 'residual', rec, seq[b].to(dev), len_seq[b].to(dev),
                            None if nxt is None else nxt[b].to(dev))
-        out.append(torch.stack([H for H, _ in st], 1).float().cpu())         # (B, S, L, d)
+        if last: st = [(H[torch.arange(len(H), device=H.device), (n - 1).clamp(min=0)][:, None], n) for H, n in st]
+        out.append(torch.stack([H for H, _ in st], 1).float().cpu())         # (B, S, L or 1, d)
     return torch.cat(out)
 
 def _targets(task, seq, len_seq, nxt, n_items):
@@ -65,7 +79,11 @@ def _targets(task, seq, len_seq, nxt, n_items):
     y = torch.zeros(len(seq), n_items + 1).scatter_(1, torch.where(valid, seq, n_items), 1.)[:, :n_items]
     return y / y.sum(1, keepdim=True).clamp(min=1)
 
-def fit_decoder(kind:str,             # 'linear' or 'mlp'
+def item_table(rec, n_items:int) -> torch.Tensor:
+    "The recommender's item embeddings `(n_items, d)`, the `items` readout's frozen output weights."
+    with torch.no_grad(): return rec.embed(torch.arange(n_items, device=next(rec.parameters()).device)[None])[0].cpu()
+
+def fit_decoder(kind:str,             # 'linear', 'mlp' or 'last'
                 task:str,             # 'recovery' or 'residual'
                 rec,                  # a frozen recommender
                 data,                 # SeqData: trains on train, early-stops on val
@@ -73,15 +91,17 @@ def fit_decoder(kind:str,             # 'linear' or 'mlp'
                ) -> tuple[Decoder, pd.DataFrame]:
     "Train a decoder to the lowest validation loss; returns it (frozen) and its per-epoch log."
     if task not in SCHEMES: raise ValueError(f'task must be one of {SCHEMES}, got {task!r}')
+    if cfg.readout not in READOUTS: raise ValueError(f'readout must be one of {READOUTS}, got {cfg.readout!r}')
     seed_everything(cfg.seed); g = torch.Generator().manual_seed(cfg.seed)
     def rows(split, sub=0):
         seq, len_seq, nxt = data.tensors(split)
         if sub and sub < len(seq):
             idx = torch.randperm(len(seq), generator=g)[:sub]; seq, len_seq, nxt = seq[idx], len_seq[idx], nxt[idx]
-        X = scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None)
+        X = scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None, last=kind == 'last')
         return X, _targets(task, seq, len_seq, nxt, data.n_items)
     (Xtr, ytr), (Xva, yva) = rows('train', cfg.max_train), rows('val')
-    dec = Decoder(kind, *Xtr.shape[1:], data.n_items, cfg.hidden, cfg.dropout)
+    E = item_table(rec, data.n_items) if cfg.readout == 'items' else None
+    dec = Decoder(kind, *Xtr.shape[1:], data.n_items, cfg.hidden, cfg.dropout, E)
     opt = torch.optim.Adam(dec.parameters(), lr=cfg.lr)
     best, best_state, log, bad = math.inf, None, [], 0
     for ep in range(cfg.max_epochs):
@@ -109,7 +129,7 @@ def cached_json(path:Path, make, cache:bool=True):
     return out
 
 def decoder_outputs(task:str,       # 'recovery' or 'residual'
-                    kind:str,       # 'linear' or 'mlp'
+                    kind:str,       # 'linear', 'mlp' or 'last'
                     rec,            # the frozen recommender whose states it reads
                     data,           # SeqData
                     cand:dict,      # split -> (N, C) candidate item ids to score
@@ -129,7 +149,8 @@ def decoder_outputs(task:str,       # 'recovery' or 'residual'
         for sp, ids in cand.items():
             seq, len_seq, nxt = data.rows(sp, n if sp == split else None)
             with torch.no_grad():
-                lg = dec(scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None))  # (N, n_items)
+                X = scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None, last=kind == 'last')
+                lg = dec(X)                                                      # (N, n_items)
             out[sp] = lg.gather(1, torch.as_tensor(ids)).tolist()
             if sp == split: out['top'] = lg.topk(seq.shape[1], dim=1).indices.tolist()
         return out

@@ -62,7 +62,7 @@ class EvalParams(Config):
     "What the interpretation sections evaluate."
     n_eval: int = 0                  # test rows to interpret (0 = all)
     max_new_tokens: int = 40         # generation length
-    decoder_epochs: int = 40         # max epochs of the no-LLM decoders (early stopping on the validation loss)
+    decoder_epochs: int = 100        # max epochs of the no-LLM decoders (early stopping on the validation loss)
     decoder_rows: int = 20000        # train rows the decoders see (0 = all)
 
 @dataclass

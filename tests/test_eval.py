@@ -27,7 +27,7 @@ def check_contract(m, name, n_items, recs):
             t = m['training'][f'{scheme}/{r}']
             assert t['steps'] > 0 and np.isfinite(t['first_loss']) and np.isfinite(t['last_loss']) and t['train_s'] >= 0
     rows = list(recs) + [v for v in m['params']['adapter']['variants'] if v.split('+')[0] in recs]
-    for r in rows + ['popular', 'random'] + [f'decoder/{k}/{x}' for k in ('linear', 'mlp') for x in recs]:
+    for r in rows + ['popular', 'random'] + [f'decoder/{k}/{x}' for k in ('linear', 'mlp', 'last') for x in recs]:
         rec = m['recovery'][r]
         assert {'mean_recovered', 'recall', 'n_eval', 'hist', 'cand_hr@1', 'cand_hr@1_ci', 'cand_auc', 'cand_auc_ci'} <= set(rec), r
         assert 0 <= rec['recall'] <= 1 and rec['n_eval'] > 0 and 0 <= rec['cand_hr@1'] <= 1 and 0 <= rec['cand_auc'] <= 1
