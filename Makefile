@@ -25,13 +25,14 @@ STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install test eval train bench bench-gpu clean export readme
+.PHONY: help install test test-llamacpp eval train bench bench-gpu clean export readme
 
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
 	@echo "make train DATASET=ml100k|steam [JOBS=2] train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
+	@echo "make test-llamacpp              optional: the openai judge against llama.cpp's server on SmolLM2 (compiles llama-cpp-python: ~14 min)"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
@@ -63,6 +64,12 @@ eval: install
 # default `make eval` then loads instead of training; rerun after a kill to resume
 train: install
 	$(PY) tools/make_train.py $(call sq,$(DATASET)) $(if $(JOBS),--jobs $(call sq,$(JOBS)))
+
+# optional extra (not in `make test`: llama-cpp-python has no wheel for this machine and compiles from source)
+test-llamacpp: export OMP_NUM_THREADS ?= 1
+test-llamacpp: install
+	$(PIP) install -q -e ".[dev,llamacpp]"
+	$(PY) -m pytest -q -m llamacpp tests/test_judge_llamacpp.py
 
 bench: install
 	$(PY) bench/run.py

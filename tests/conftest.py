@@ -4,6 +4,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: long-running test (still run by `make test`; deselect with -m "not slow")')
+    config.addinivalue_line('markers', 'llamacpp: needs the optional llama-cpp-python server (`pip install '
+                            '"llama-cpp-python[server]"`, compiled from source); skipped when it is not installed')
 
 @pytest.fixture(scope='session')
 def data_root():
