@@ -13,8 +13,8 @@ from .core import (Config, cache_root, cache_key, seed_everything, save_json, lo
 from .prompts import SCHEMES, scheme_states
 
 # %% auto #0
-__all__ = ['DECODER_KINDS', 'READOUTS', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'item_table', 'fit_decoder', 'cached_json',
-           'decoder_outputs']
+__all__ = ['DECODER_KINDS', 'READOUTS', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'decoder_inputs', 'item_table',
+           'fit_decoder', 'cached_json', 'decoder_outputs']
 
 # %% ../nbs/08d_decoders.ipynb #5022e71c
 @dataclass
@@ -79,6 +79,10 @@ def _targets(task, seq, len_seq, nxt, n_items):
     y = torch.zeros(len(seq), n_items + 1).scatter_(1, torch.where(valid, seq, n_items), 1.)[:, :n_items]
     return y / y.sum(1, keepdim=True).clamp(min=1)
 
+def decoder_inputs(kind:str, task:str, rec, seq, len_seq, nxt) -> torch.Tensor:
+    "What decoder `kind` reads for `task` on these rows: `scheme_tensor`, the last real positions only for `last`."
+    return scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None, last=kind == 'last')
+
 def item_table(rec, n_items:int) -> torch.Tensor:
     "The recommender's item embeddings `(n_items, d)`, the `items` readout's frozen output weights."
     with torch.no_grad(): return rec.embed(torch.arange(n_items, device=next(rec.parameters()).device)[None])[0].cpu()
@@ -97,8 +101,7 @@ def fit_decoder(kind:str,             # 'linear', 'mlp' or 'last'
         seq, len_seq, nxt = data.tensors(split)
         if sub and sub < len(seq):
             idx = torch.randperm(len(seq), generator=g)[:sub]; seq, len_seq, nxt = seq[idx], len_seq[idx], nxt[idx]
-        X = scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None, last=kind == 'last')
-        return X, _targets(task, seq, len_seq, nxt, data.n_items)
+        return decoder_inputs(kind, task, rec, seq, len_seq, nxt), _targets(task, seq, len_seq, nxt, data.n_items)
     (Xtr, ytr), (Xva, yva) = rows('train', cfg.max_train), rows('val')
     E = item_table(rec, data.n_items) if cfg.readout == 'items' else None
     dec = Decoder(kind, *Xtr.shape[1:], data.n_items, cfg.hidden, cfg.dropout, E)
@@ -149,8 +152,7 @@ def decoder_outputs(task:str,       # 'recovery' or 'residual'
         for sp, ids in cand.items():
             seq, len_seq, nxt = data.rows(sp, n if sp == split else None)
             with torch.no_grad():
-                X = scheme_tensor(rec, seq, len_seq, nxt if task == 'residual' else None, last=kind == 'last')
-                lg = dec(X)                                                      # (N, n_items)
+                lg = dec(decoder_inputs(kind, task, rec, seq, len_seq, nxt))     # (N, n_items)
             out[sp] = lg.gather(1, torch.as_tensor(ids)).tolist()
             if sp == split: out['top'] = lg.topk(seq.shape[1], dim=1).indices.tolist()
         return out
