@@ -1,6 +1,6 @@
 """The `openai` judge against a real OpenAI-compatible server: llama-cpp-python's, serving the embedded SmolLM2 GGUF
-on 127.0.0.1. Optional (marker `llamacpp`): llama-cpp-python has no prebuilt wheel here and compiles from source,
-too slow for CI, so this test is skipped unless it is installed (`pip install "llama-cpp-python[server]"`)."""
+on 127.0.0.1. Marker `llamacpp`, not in `make test`: llama-cpp-python has no prebuilt wheel here and compiles from
+source (~14 min once), so `make test-llamacpp` (run by `.ci/run` after `make test`) installs it; skipped without it."""
 import os, socket, subprocess, sys, time, urllib.request
 import numpy as np, pytest
 
