@@ -4,17 +4,18 @@
 
 # %% ../nbs/08d_decoders.ipynb #829049e5
 from __future__ import annotations
-import math
+import math, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (Config, cache_root, cache_key, seed_everything, save_json, load_json, code_fingerprint,
-                                 rows_fingerprint, module_fingerprint)
+                                 rows_fingerprint, module_fingerprint, artifact_lock, from_shipped, repo_relative,
+                                 stale_siblings, save_checkpoint, load_checkpoint)
 from .prompts import SCHEMES, scheme_states
 
 # %% auto #0
-__all__ = ['DECODER_KINDS', 'READOUTS', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'decoder_inputs', 'item_table',
-           'fit_decoder', 'cached_json', 'decoder_outputs']
+__all__ = ['DECODER_KINDS', 'READOUTS', 'DECODER_FILES', 'DecoderConfig', 'Decoder', 'scheme_tensor', 'decoder_inputs',
+           'item_table', 'fit_decoder', 'decoder_code', 'decoder_folder', 'train_or_load_decoder', 'decoder_outputs']
 
 # %% ../nbs/08d_decoders.ipynb #5022e71c
 @dataclass
@@ -43,7 +44,7 @@ class Decoder(nn.Module):
         if kind not in DECODER_KINDS: raise ValueError(f'decoder kind must be one of {DECODER_KINDS}, got {kind!r}')
         if item_emb is not None and tuple(item_emb.shape[:1]) != (n_items,):
             raise ValueError(f'item_emb must have n_items = {n_items} rows, got {tuple(item_emb.shape)}')
-        self.kind, out = kind, n_items if item_emb is None else item_emb.shape[1]
+        self.kind, self.shape, out = kind, (S, L, d), n_items if item_emb is None else item_emb.shape[1]
         if kind == 'linear':
             self.pool = nn.Parameter(torch.full((S, L), 1 / L))             # (S, L) weights over positions (the conv)
             self.pool_bias = nn.Parameter(torch.zeros(S, 1))                 # (S, 1)
@@ -123,14 +124,61 @@ def fit_decoder(kind:str,             # 'linear', 'mlp' or 'last'
     dec.load_state_dict(best_state); dec.eval().requires_grad_(False)
     return dec, pd.DataFrame(log)
 
-# %% ../nbs/08d_decoders.ipynb #c0fa6eb3
-def cached_json(path:Path, make, cache:bool=True):
-    "Read `path`, or compute `make()` (a JSON-able dict) and write it."
-    if cache and path.exists(): return load_json(path)
-    out = make()
-    if cache: save_json(out, path)
-    return out
+# %% ../nbs/08d_decoders.ipynb #e7a4b2c9
+DECODER_FILES = ('info.json', 'log.csv', 'model.safetensors', 'config.json')  # a finished decoder run (what make train ships)
 
+def decoder_code() -> dict:
+    "Fingerprints of the code a fitted decoder depends on (a change to any refits it)."
+    return code_fingerprint('decoders', 'recommender', 'prompts')
+
+def decoder_folder(task:str, kind:str, rec, rec_name:str, data, cfg:DecoderConfig=DecoderConfig()) -> Path:
+    "The run folder of decoder `kind` for `task` on `rec`'s states: its name holds the key of everything the fit reads."
+    key = cache_key(task, kind, data.name, data.n_items, module_fingerprint(rec), cfg.to_dict(),
+                    getattr(data, 'fingerprint', None), rows_fingerprint(*data.tensors('train'), *data.tensors('val')),
+                    decoder_code())
+    return cache_root()/'decoders'/data.name/f'{task}-{kind}-{rec_name}-{key}'
+
+def _load_decoder(folder:Path, kind:str, task:str, rec, data, cfg:DecoderConfig) -> Decoder:
+    "A decoder saved by `train_or_load_decoder`, with the recommender's item table put back."
+    tensors, ck = load_checkpoint(folder, kind=kind, task=task, n_items=data.n_items)
+    E = item_table(rec, data.n_items) if cfg.readout == 'items' else None
+    dec = Decoder(kind, *ck['meta']['shape'], data.n_items, cfg.hidden, cfg.dropout, E)
+    dec.load_state_dict({**tensors, **({'item_emb': E.float()} if E is not None else {})})
+    return dec.eval().requires_grad_(False)
+
+def train_or_load_decoder(task:str, kind:str, rec, rec_name:str, data, # as `fit_decoder`; rec_name names the folder
+                          cfg:DecoderConfig=DecoderConfig(),
+                          force:bool=False,  # refit even if a finished run of this key exists
+                          cache:bool=True,   # False: fit in memory, read and write nothing
+                         ) -> tuple[Decoder, dict]:
+    "Fit a decoder or load the finished run of its key (cache, else shipped): `(decoder, info)`, info with log and source."
+    if not cache:
+        t0 = time.perf_counter(); dec, log = fit_decoder(kind, task, rec, data, cfg)
+        return dec, {'log': log, 'train_s': time.perf_counter() - t0, 'source': 'trained now', 'folder': None}
+    folder = decoder_folder(task, kind, rec, rec_name, data, cfg)
+    with artifact_lock(folder, f'the {task} {kind} decoder of {rec_name}'):
+        if force and folder.exists(): shutil.rmtree(folder)
+        twin = None if force else from_shipped(folder, need=DECODER_FILES)
+        if all((folder/f).exists() for f in DECODER_FILES):
+            info = load_json(folder/'info.json')
+            info.update(log=pd.read_csv(folder/'log.csv'), folder=str(folder),
+                        source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
+            return _load_decoder(folder, kind, task, rec, data, cfg), info
+        stale = [] if force else stale_siblings(folder, decoder_code(), getattr(data, 'fingerprint', None))
+        t0 = time.perf_counter(); dec, log = fit_decoder(kind, task, rec, data, cfg)
+        sd = {k: v for k, v in dec.state_dict().items() if k != 'item_emb'}    # the item table is the recommender's
+        save_checkpoint(folder, sd, cfg.to_dict(), kind=kind, task=task, n_items=data.n_items,
+                        shape=list(dec.shape), recommender=rec_name, dataset=data.name)
+        log.to_csv(folder/'log.csv', index=False)
+        best = int(log.val_loss.idxmin())
+        info = {'task': task, 'kind': kind, 'recommender': rec_name, 'train_s': time.perf_counter() - t0,
+                'epochs': len(log), 'best_epoch': best + 1, 'best_val_loss': float(log.val_loss[best]),
+                'code': decoder_code(), 'data_fingerprint': getattr(data, 'fingerprint', None)}
+        save_json(info, folder/'info.json')                                  # written last: marks the run finished
+        info.update(log=log, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
+        return dec, info
+
+# %% ../nbs/08d_decoders.ipynb #c0fa6eb3
 def decoder_outputs(task:str,       # 'recovery' or 'residual'
                     kind:str,       # 'linear', 'mlp' or 'last'
                     rec,            # the frozen recommender whose states it reads
@@ -139,21 +187,24 @@ def decoder_outputs(task:str,       # 'recovery' or 'residual'
                     cfg:DecoderConfig=DecoderConfig(),
                     split:str='test',   # the evaluated split (its first `n` rows)
                     n:int|None=None,
-                    cache:bool=True,    # under cache_root()/decoders/<dataset>/
+                    cache:bool=True,    # the decoder's run folder, and its scores under cache_root()/decoder-scores/
+                    rec_name:str|None=None, # the recommender's name (run folder naming; default: its class, lowercased)
                    ) -> dict:
-    "A decoder's scores of the candidates `cand`, its top-`L` item ids per `split` row, and its log; cached."
-    key = cache_key(task, kind, data.name, data.n_items, split, n, module_fingerprint(rec), cfg.to_dict(),
-                    rows_fingerprint(*data.tensors('train'), *data.tensors('val'), *data.rows(split, n)),
-                    {k: rows_fingerprint(v) for k, v in cand.items()},
-                    code_fingerprint('decoders', 'recommender', 'candidates'))
-    def make():
-        dec, log = fit_decoder(kind, task, rec, data, cfg)
-        out = {'log': log.to_dict('records')}
-        for sp, ids in cand.items():
-            seq, len_seq, nxt = data.rows(sp, n if sp == split else None)
-            with torch.no_grad():
-                lg = dec(decoder_inputs(kind, task, rec, seq, len_seq, nxt))     # (N, n_items)
-            out[sp] = lg.gather(1, torch.as_tensor(ids)).tolist()
-            if sp == split: out['top'] = lg.topk(seq.shape[1], dim=1).indices.tolist()
-        return out
-    return cached_json(cache_root()/'decoders'/data.name/f'{task}-{kind}-{key}.json', make, cache)
+    """A decoder's scores of the candidates `cand`, its top-`L` item ids per `split` row, its training log and
+    where it came from (`source`: trained now, cache or shipped); cached."""
+    rec_name = rec_name or type(rec).__name__.lower()
+    key = cache_key(decoder_folder(task, kind, rec, rec_name, data, cfg).name, split, n,
+                    rows_fingerprint(*data.rows(split, n)), {k: rows_fingerprint(v) for k, v in cand.items()},
+                    code_fingerprint('decoders'))
+    path = cache_root()/'decoder-scores'/data.name/f'{task}-{kind}-{rec_name}-{key}.json'
+    if cache and path.exists(): return {**load_json(path), 'source': 'cache'}
+    dec, info = train_or_load_decoder(task, kind, rec, rec_name, data, cfg, cache=cache)
+    out = {'log': info['log'].to_dict('records'), 'source': info['source'], 'train_s': round(info['train_s'], 3)}
+    for sp, ids in cand.items():
+        seq, len_seq, nxt = data.rows(sp, n if sp == split else None)
+        with torch.no_grad():
+            lg = dec(decoder_inputs(kind, task, rec, seq, len_seq, nxt))     # (N, n_items)
+        out[sp] = lg.gather(1, torch.as_tensor(ids)).tolist()
+        if sp == split: out['top'] = lg.topk(seq.shape[1], dim=1).indices.tolist()
+    if cache: save_json(out, path)
+    return out

@@ -16,8 +16,9 @@ from .data import DATASETS
 __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'FLAT', 'RUN_KEYS', 'PRESETS', 'VARIANT_KINDS', 'METRIC_KEYS', 'REPORT_FILES',
            'DataParams', 'RecParams', 'AdapterParams', 'TrainParams', 'EvalParams', 'OracleParams', 'RunParams',
            'with_flat', 'flat_params', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
-           'rec_train_overrides', 'rec_names', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info', 'data_summary',
-           'write_metrics', 'strip_stderr', 'render_report', 'publish_report', 'fold_table', 'folded_examples']
+           'rec_train_overrides', 'rec_names', 'decoder_config', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info',
+           'data_summary', 'write_metrics', 'strip_stderr', 'render_report', 'publish_report', 'fold_table',
+           'folded_examples']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
@@ -214,6 +215,11 @@ def rec_names(p:RunParams) -> list[str]:
     "The recommenders a run trains: its own, plus SASRec when DreamRec is there (the oracles' reference)."
     names = list(p.recommender.names)
     return names + (['sasrec'] if 'dreamrec' in names and 'sasrec' not in names else [])
+
+def decoder_config(p:RunParams):
+    "The no-LLM decoders' `DecoderConfig` of a run (the one `make train` ships them with and `make eval` asks for)."
+    from recinterpreter.decoders import DecoderConfig
+    return DecoderConfig(max_epochs=p.eval.decoder_epochs, max_train=p.eval.decoder_rows, seed=p.seed)
 
 # %% ../nbs/10_pipeline.ipynb #0f8b79d5
 class Timer:

@@ -16,7 +16,7 @@ from .decoders import DecoderConfig, DECODER_KINDS, decoder_outputs
 from .interpret import Interpreter
 
 # %% auto #0
-__all__ = ['Section', 'row_kind', 'row_order', 'residual_section', 'recovery_section', 'plot_section']
+__all__ = ['Section', 'row_kind', 'row_order', 'residual_section', 'recovery_section', 'decoder_provenance', 'plot_section']
 
 # %% ../nbs/08e_sections.ipynb #d2b74f6f
 @dataclass
@@ -96,17 +96,18 @@ def _candidate_rows(e:_Eval, scheme:str, generations:dict, scores:dict, c:np.nda
         if lg is not None: scores[k].update(classifier(lg))
 
 def _decoder_rows(task, decoder_recs, data, cand, split, n, cfg, summarise) -> tuple[dict, dict, dict]:
-    "Per-row scores of every decoder, and each recommender's decoder chosen on validation candidate HR@1."
-    scores, best, logs = {}, {}, {}
+    "Per-row scores of every decoder, each recommender's decoder chosen on validation candidate HR@1, and every run."
+    scores, best, runs = {}, {}, {}
     for rname, rec in (decoder_recs or {}).items():
         val = {}
         for kind in DECODER_KINDS:
-            out = decoder_outputs(task, kind, rec, data, cand, cfg, split, n)
+            out = decoder_outputs(task, kind, rec, data, cand, cfg, split, n, rec_name=rname)
             scores[f'decoder/{kind}/{rname}'] = summarise(out)
-            val[kind] = float(summarise(out, 'val')['cand_hr@1'].mean()); logs[f'{kind}/{rname}'] = out['log']
+            runs[f'{kind}/{rname}'] = {'log': out['log'], 'source': out['source'], 'train_s': out.get('train_s')}
+            val[kind] = float(summarise(out, 'val')['cand_hr@1'].mean())
         best[rname] = f'decoder/{max(DECODER_KINDS, key=lambda k: val[k])}/{rname}'
         scores[best[rname]]['val_cand_hr@1'] = val
-    return scores, best, logs
+    return scores, best, runs
 
 def _summarise_row(s:dict, keys:tuple, seed:int=0) -> dict:
     "One metrics.json row from per-row scores: means with CIs, the shuffled control and its paired gain."
@@ -193,7 +194,7 @@ def residual_section(data,                   # SeqData
             hit = (canon[np.asarray(out['top'])[:, 0]] == canon[to_numpy(e.nxt)]).astype(float)
             r.update({'acc@1': hit, 'grounded_acc@1': hit.copy()})
         return r
-    dsc, best, logs = _decoder_rows('residual', decoder_recs, data, e.cand, split, n, decoder_cfg, summarise)
+    dsc, best, runs = _decoder_rows('residual', decoder_recs, data, e.cand, split, n, decoder_cfg, summarise)
     scores.update(dsc)
     metrics = _summarise_rows(scores, ('acc@1', 'grounded_acc@1', 'cand_hr@1', 'cand_hr@1_uniform'), best, seed)
     cols = ['acc@1', 'grounded_acc@1', 'cand_hr@1', 'cand_hr@1_uniform', 'cand_hr@1_shuffled']
@@ -206,7 +207,7 @@ def residual_section(data,                   # SeqData
     def hit(k): return np.asarray(scores[k].get('cand_hr@1', scores[k]['acc@1'])) > 0
     ex = _examples(e, hit, row, n_examples, seed)
     sec = Section(metrics, per_sample, ex)
-    sec.decoder_logs = logs
+    sec.decoder_runs = runs
     return sec
 
 # %% ../nbs/08e_sections.ipynb #5c51ad2f
@@ -251,7 +252,7 @@ def recovery_section(data,                   # SeqData
         if sp == split:
             s, h = exact(top_named(out['top'], len_seq, canon)); r.update(s, _hits=h)
         return r
-    dsc, best, logs = _decoder_rows('recovery', decoder_recs, data, {sp: x[0] for sp, x in e.cand.items()}, split, n,
+    dsc, best, runs = _decoder_rows('recovery', decoder_recs, data, {sp: x[0] for sp, x in e.cand.items()}, split, n,
                                     decoder_cfg, summarise)
     for k, s in dsc.items(): hits[k] = s.pop('_hits')
     scores.update(dsc)
@@ -273,8 +274,15 @@ def recovery_section(data,                   # SeqData
     def hit(k): return np.asarray(scores[k].get('cand_hr@1', scores[k]['recall'])) >= 0.5
     ex = _examples(e, hit, row, n_examples, seed)
     sec = Section(metrics, per_sample, ex, by_pos)
-    sec.decoder_logs = logs
+    sec.decoder_runs = runs
     return sec
+
+# %% ../nbs/08e_sections.ipynb #b8e1f2a3
+def decoder_provenance(sections:dict, # task name -> Section (with its `decoder_runs`)
+                      ) -> dict:      # '<task>/<kind>/<recommender>' -> source, fit seconds, epochs
+    "Where every decoder of these sections came from, for metrics.json and the report's provenance line."
+    return {f'{task}/{k}': {'source': r['source'], 'train_s': r['train_s'], 'epochs': len(r['log'])}
+            for task, sec in sections.items() for k, r in getattr(sec, 'decoder_runs', {}).items()}
 
 # %% ../nbs/08e_sections.ipynb #65108084
 def plot_section(sec:Section, metrics:tuple|None=None, title:str='', max_lines:int=6):

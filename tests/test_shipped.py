@@ -2,18 +2,21 @@
 import pathlib, pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHIPPED = sorted(p for p in (ROOT/'checkpoints').glob('*') if (p/'recommenders').is_dir() or (p/'adapters').is_dir())
+SHIPPED = sorted(p for p in (ROOT/'checkpoints').glob('*') if any((p/k).is_dir() for k in ('recommenders', 'adapters', 'decoders')))
 
 def test_shipped_layout():
-    "Only run folders (recommenders/<run>, adapters/<scheme>/<run>), the recipe search and the manifest live in checkpoints/<dataset>/."
+    "Only run folders (recommenders/<run>, adapters/<scheme>/<run>, decoders/<run>), the recipe search and the manifest live in checkpoints/<dataset>/."
+    from recinterpreter.decoders import DECODER_FILES
     for ds in SHIPPED:
         assert (ds/'MANIFEST.json').exists(), f'{ds} has no MANIFEST.json: ship with make train'
         for p in ds.iterdir():
-            assert p.name in ('recommenders', 'adapters', 'search', 'MANIFEST.json'), f'unexpected {p} in shipped checkpoints'
+            assert p.name in ('recommenders', 'adapters', 'decoders', 'search', 'MANIFEST.json'), f'unexpected {p} in shipped checkpoints'
         for run in (ds/'recommenders').glob('*'):
             assert {f.name for f in run.iterdir()} == {'info.json', 'best'}, f'{run}: ship only info.json and best/'
         for run in (ds/'adapters').glob('*/*'):
             assert run.parent.name in ('residual', 'recovery') and {f.name for f in run.iterdir()} == {'info.json', 'log.csv', 'adapter'}, run
+        for run in (ds/'decoders').glob('*'):
+            assert {f.name for f in run.iterdir()} == set(DECODER_FILES), f'{run}: ship only {DECODER_FILES}'
 
 @pytest.mark.slow
 @pytest.mark.parametrize('ds', SHIPPED, ids=[p.name for p in SHIPPED])
@@ -22,7 +25,8 @@ def test_shipped_keys_match_current_code(ds, data_root, tmp_path, monkeypatch):
     monkeypatch.setenv('RECINTERPRETER_SHIPPED', str(ROOT/'checkpoints'))
     from recinterpreter.core import load_json
     from recinterpreter.data import load_dataset
-    from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides
+    from recinterpreter.pipeline import resolve_params, adapter_runs, rec_train_overrides, decoder_config
+    from recinterpreter.decoders import DECODER_KINDS, decoder_folder, train_or_load_decoder
     from recinterpreter.recommender import run_folder, train_or_load
     from recinterpreter.train import adapter_folder, scheme_adapter_cfg, train_or_load_adapter
     from recinterpreter.llm import load_llm
@@ -40,6 +44,17 @@ def test_shipped_keys_match_current_code(ds, data_root, tmp_path, monkeypatch):
         assert info['source'].startswith('shipped: checkpoints/'), info['source']
         ref = load_json(ds/'MANIFEST.json')['runs'][f'checkpoints/{ds.name}/recommenders/{folder}']['test']
         assert abs(info['test']['ndcg@20'] - ref['ndcg@20']) < 1e-6, 'the shipped recommender no longer scores what it scored when shipped'
+    want = {decoder_folder(task, kind, models[n], n, data, decoder_config(P)).name: (task, kind, n)
+            for n in models for task in ('residual', 'recovery') for kind in DECODER_KINDS}
+    shipped_dec = sorted(p.name for p in (ds/'decoders').glob('*'))
+    stale = [s for s in shipped_dec if s not in want]
+    assert not stale, f'{ds.name}: shipped decoders {stale} have keys no default make eval asks for: rerun make train DATASET={ds.name}'
+    for k in shipped_dec:
+        task, kind, n = want[k]
+        dec, info = train_or_load_decoder(task, kind, models[n], n, data, decoder_config(P))
+        assert info['source'].startswith('shipped: checkpoints/') and info['kind'] == kind, (k, info['source'])
+        ref = load_json(ds/'MANIFEST.json')['runs'][f'checkpoints/{ds.name}/decoders/{k}']
+        assert abs(info['best_val_loss'] - ref['best_val_loss']) < 1e-9 and dec.shape[0] == (2 if task == 'residual' else 1)
     llm, tok = load_llm(P.llm)
     want = {}
     for row, rec_name, acfg, tcfg in adapter_runs(P):
@@ -86,6 +101,9 @@ def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
     from recinterpreter.pipeline import resolve_params
     P = resolve_params(dataset='ml100k', preset='quick')
     assert kinds.count('recommender') == len(P.recommender.names) and kinds.count('adapter') == 1 + sum(v.startswith('sasrec+') for v in P.adapter.variants)
+    from recinterpreter.decoders import DECODER_KINDS, train_or_load_decoder
+    assert kinds.count('decoder') == len(P.recommender.names) * len(DECODER_KINDS)   # every recommender's, on the residual scheme
+    assert 'decoders_s' in m['timing']
     assert {'recommenders_s', 'last_run_adapters_s', 'last_run_total_s', 'last_run_jobs'} <= set(m['timing'])
     assert m['timing']['last_run_jobs'] == mod.default_jobs()     # 2 worker processes here (CPU, 2 cores)
     if m['timing']['last_run_jobs'] > 1: assert m['timing']['last_run_worker_peak_rss_mb'] > 100   # each loads the LLM
@@ -97,3 +115,8 @@ def test_make_train_ships_what_eval_loads(data_root, tmp_path, monkeypatch):
     _, table, metrics, _ = recommender_section(load_dataset('ml100k', seed=P.data.split_seed), list(P.recommender.names), seed=P.seed,
                                                train_overrides=rec_train_overrides(P), progress=False)
     assert all(metrics[n]['source'].startswith('shipped: ') for n in P.recommender.names), table[('', 'from')]
+    from recinterpreter.pipeline import decoder_config
+    from recinterpreter.recommender import train_or_load
+    rec, _ = train_or_load('sasrec', load_dataset('ml100k', seed=P.data.split_seed), seed=P.seed, train_overrides=rec_train_overrides(P))
+    _, info = train_or_load_decoder('residual', 'last', rec, 'sasrec', load_dataset('ml100k', seed=P.data.split_seed), decoder_config(P))
+    assert info['source'].startswith('shipped: '), info['source']                # the fresh cache fits no decoder

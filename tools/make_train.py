@@ -1,5 +1,5 @@
-"""`make train DATASET=ml100k|steam`: train the default preset's recommenders and adapters (the paper's setting with
-the recipe chosen by the recipe search, and the variants) and ship them under `checkpoints/<dataset>/`.
+"""`make train DATASET=ml100k|steam`: train the default preset's recommenders, no-LLM decoders and adapters (the paper's
+setting with the recipe chosen by the recipe search, and the variants) and ship them under `checkpoints/<dataset>/`.
 
 Everything trains through the same functions `make eval` calls (`recommender_section`, `train_or_load_adapter`), so
 the shipped folders carry exactly the keys a default `make eval` looks for: a fresh clone's `make eval` then loads
@@ -76,6 +76,29 @@ def _spawn(a, parts:list, logs_dir:Path) -> float:
     if failed: raise SystemExit('make train: ' + '; '.join(failed) + '; rerun the same command to resume')
     return time.perf_counter() - t0
 
+def _ship_decoders(P, data, models:dict, schemes:list, stamp:dict, manifest:Path, timer):
+    """Fit (or load) the no-LLM decoders a default `make eval` scores, for every recommender of the preset, and ship
+    them: with them shipped, a fresh clone's report fits none (they were most of its time outside the LLM)."""
+    from tqdm.auto import tqdm
+    from recinterpreter.core import ship, repo_relative, load_json
+    from recinterpreter.decoders import DECODER_KINDS, DECODER_FILES, train_or_load_decoder
+    from recinterpreter.pipeline import decoder_config
+    cfg, trained = decoder_config(P), False
+    jobs = [(n, task, kind) for n in P.recommender.names for task in schemes for kind in DECODER_KINDS]
+    with timer('decoders'):
+        for n, task, kind in tqdm(jobs, desc='decoders', unit='decoder'):
+            _, info = train_or_load_decoder(task, kind, models[n], n, data, cfg)
+            twin = ship(info['folder'], keep=DECODER_FILES)
+            now = str(info['source']).startswith('trained now'); trained |= now
+            if now or repo_relative(twin) not in (load_json(manifest) if manifest.exists() else {'runs': {}})['runs']:
+                _manifest(manifest, {'runs': {repo_relative(twin): dict(stamp, kind='decoder', name=n, task=task, decoder=kind,
+                                                                      epochs=info['epochs'], best_epoch=info['best_epoch'],
+                                                                      best_val_loss=info['best_val_loss'], train_s=info['train_s'],
+                                                                      date=datetime.date.today().isoformat())}})
+    print(f'decoders: {len(jobs)} in {timer.stages["decoders_s"]:.0f} s', flush=True)
+    if trained:   # a rerun that only loads keeps the fitting time
+        _manifest(manifest, {'timing': {'decoders_s': timer.stages['decoders_s']}})
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('dataset', help="'ml100k', 'steam' (the committed reports' datasets)")
@@ -107,6 +130,7 @@ def main(argv=None):
     with timer('recommenders'):
         models, _, rec_metrics, _ = recommender_section(data, names, seed=P.seed, train_overrides=rec_train_overrides(P))
     mine = {tuple(r.split(':')) for r in a.runs.split(',') if r}     # a worker's runs (row, scheme)
+    if not mine: _ship_decoders(P, data, models, schemes, stamp, manifest, timer)
     from recinterpreter.recommender import run_folder
     for n in ([] if mine else names):   # the parent ships the recommenders, its workers only load them
         folder = run_folder(n, data, P.seed, None, rec_train_overrides(P))   # the overrides are the same for every model
