@@ -82,16 +82,16 @@ def _validate(df:pd.DataFrame, n_items:int, L:int, fname:str):
     "Raise `DataError` naming `fname` and the row if `df` has bad ids, lengths or padding."
     seq = np.stack(df['seq'].to_numpy()) if len(df) else np.zeros((0, L), dtype=int)
     if seq.shape[1:] != (L,): raise DataError(f'{fname}: seq must hold {L} ids per row, got shape {seq.shape}')
-    lens, nxt = df['len_seq'].to_numpy(), df['next'].to_numpy()
-    bad = np.flatnonzero((lens < 0) | (lens > L))
-    if len(bad): raise DataError(f'{fname}, row {df.index[bad[0]]}: len_seq={lens[bad[0]]} outside 0..{L}')
-    real = np.arange(L)[None] < lens[:, None]
+    len_seq, nxt = df['len_seq'].to_numpy(), df['next'].to_numpy()
+    bad = np.flatnonzero((len_seq < 0) | (len_seq > L))
+    if len(bad): raise DataError(f'{fname}, row {df.index[bad[0]]}: len_seq={len_seq[bad[0]]} outside 0..{L}')
+    real = np.arange(L)[None] < len_seq[:, None]
     bad = np.flatnonzero((((seq < 0) | (seq >= n_items)) & real).any(1))
     if len(bad): raise DataError(f'{fname}, row {df.index[bad[0]]}: item id out of range 0..{n_items-1} '
                                  f'in {seq[bad[0]].tolist()}')
     bad = np.flatnonzero(((seq != n_items) & ~real).any(1))
     if len(bad): raise DataError(f'{fname}, row {df.index[bad[0]]}: padding must be {n_items} '
-                                 f'after len_seq={lens[bad[0]]}, got {seq[bad[0]].tolist()}')
+                                 f'after len_seq={len_seq[bad[0]]}, got {seq[bad[0]].tolist()}')
     bad = np.flatnonzero((nxt < 0) | (nxt >= n_items))
     if len(bad): raise DataError(f'{fname}, row {df.index[bad[0]]}: next={nxt[bad[0]]} out of range 0..{n_items-1}')
 
@@ -310,12 +310,12 @@ def read_llara_file(path:str|Path, # a LLaRA split: .parquet, .csv, or a pandas 
     try:
         seq = [[_plain(x) for x in s] for s in df['seq']]
         nxt = [_plain(x) for x in df['next']]
-        lens = np.array([_plain(x) for x in df['len_seq']], dtype=np.int64)
+        len_seq = np.array([_plain(x) for x in df['len_seq']], dtype=np.int64)
     except Exception as e: raise DataError(f'{path}: seq/len_seq/next must hold ints or (id, rating) pairs '
                                            f'({type(e).__name__}: {e})') from None
     bad = [i for i, s in enumerate(seq) if len(s) != L]
     if bad: raise DataError(f'{path}, row {df.index[bad[0]]}: seq must hold {L} ids, got {len(seq[bad[0]])}')
-    return pd.DataFrame({'seq': seq, 'len_seq': lens, 'next': nxt}, index=df.index)
+    return pd.DataFrame({'seq': seq, 'len_seq': len_seq, 'next': nxt}, index=df.index)
 
 def save_llara_frame(df:pd.DataFrame, # columns seq, len_seq, next; ids plain or (id, rating) pairs
                      path:str|Path,   # ends in .parquet or .csv
@@ -361,9 +361,9 @@ def _drop_empty(df:pd.DataFrame, pad:int, fname:str, notes:list) -> pd.DataFrame
     "`df` without rows whose window is all padding (an empty history, whatever `len_seq` says), noting how many."
     empty = np.array([all(x == pad for x in s) for s in df['seq']], dtype=bool)
     if empty.any():
-        lens = sorted(set(df['len_seq'].to_numpy()[empty].tolist()))
+        stored = sorted(set(df['len_seq'].to_numpy()[empty].tolist()))
         notes.append(f'{fname}: dropped {int(empty.sum())} row(s) with an empty history (all padding, '
-                     f'len_seq stored as {", ".join(map(str, lens))}; e.g. rows {df.index[empty][:5].tolist()})')
+                     f'len_seq stored as {", ".join(map(str, stored))}; e.g. rows {df.index[empty][:5].tolist()})')
     return df[~empty]
 
 def _predecessor_share(df:pd.DataFrame, L:int) -> float:
