@@ -17,8 +17,8 @@ __all__ = ['RECOMMENDER_NAMES', 'JUDGES', 'FLAT', 'RUN_KEYS', 'PRESETS', 'VARIAN
            'DataParams', 'RecParams', 'AdapterParams', 'TrainParams', 'EvalParams', 'OracleParams', 'RunParams',
            'with_flat', 'flat_params', 'resolve_params', 'check_writable', 'adapter_runs', 'oracle_row',
            'rec_train_overrides', 'rec_names', 'decoder_config', 'Timer', 'peak_rss_mb', 'git_sha', 'env_info',
-           'data_summary', 'write_metrics', 'strip_stderr', 'render_report', 'publish_report', 'fold_table',
-           'folded_examples']
+           'data_summary', 'write_metrics', 'strip_stderr', 'render_report', 'publish_report', 'provenance_counts',
+           'fold_table', 'folded_examples']
 
 # %% ../nbs/10_pipeline.ipynb #64098365
 RECOMMENDER_NAMES = ('gru4rec', 'caser', 'sasrec', 'dreamrec')
@@ -324,6 +324,12 @@ def publish_report(staged:str|Path, # a finished run's folder: report.ipynb, rep
         raise
     if old: shutil.rmtree(old, ignore_errors=True)
     return dest
+
+# %% ../nbs/10_pipeline.ipynb #c2d3e4f5
+def provenance_counts(infos) -> str:
+    "`'24 shipped, 2 cache'`: how many of these info dicts (recommenders, adapters, decoders) came from where."
+    kinds = [str(v['source']).split(':')[0].split(' (')[0] for v in infos if isinstance(v, dict) and 'source' in v]
+    return ', '.join(f'{n} {k}' for k, n in pd.Series(kinds, dtype=object).value_counts().items())
 
 # %% ../nbs/10_pipeline.ipynb #a704b98e
 import html
