@@ -147,13 +147,13 @@ def _token_logprobs(head, h:torch.Tensor, ids:torch.Tensor, chunk:int=512) -> to
         out.append(lg.gather(1, ids[i:i + chunk, None])[:, 0] - lg.logsumexp(-1))
     return torch.cat(out) if out else h.new_zeros(0, dtype=torch.float32)
 
-@torch.no_grad()
 def shared_prompt_pass(llm,                  # frozen causal LM
                        prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
                        targets:list,         # targets[b][c]: token ids of row b's candidate c (with EOS); C per row
                        keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
                       ):                     # (output with KV cache, attention mask (B, S), positions (B, S), rest)
-    "Run each row's prompt once, with the tokens all candidates start with; `rest[b*C + c]`: candidate c's own tokens."
+    """Run each row's prompt once, with the tokens all candidates start with; `rest[b*C + c]`: candidate c's own tokens.
+    Gradients flow as the caller's grad mode says."""
     B, C = len(targets), len(targets[0])
     if B != prompt.inputs_embeds.shape[0] or any(len(r) != C for r in targets):
         raise ValueError(f'need {prompt.inputs_embeds.shape[0]} rows of {C} candidates')
@@ -171,18 +171,23 @@ def shared_prompt_pass(llm,                  # frozen causal LM
     out = llm.get_decoder()(inputs_embeds=E, attention_mask=M, position_ids=pos, use_cache=True)
     return out, M, pos, [t[P:] for t in flat]
 
-@torch.no_grad()
 def candidate_loglik(llm,                  # frozen causal LM
                      prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
                      targets:list,         # targets[b][c]: token ids of row b's candidate c (with EOS); C per row
                      pad_id:int=0,         # any valid token id (masked)
                      keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
+                     grad:bool=False,      # keep the graph (a discriminative training loss) and the device
                     ) -> torch.Tensor:     # (B, C) float32 log-likelihoods after the tokens all candidates share
     """Summed log-probabilities of each row's candidate answers given its prompt:
     the prompt run once per row, the row's candidates packed into one sequence after it."""
+    with torch.set_grad_enabled(grad):
+        out = _candidate_loglik(llm, prompt, targets, pad_id, keep_tail)
+    return out if grad else out.cpu()
+
+def _candidate_loglik(llm, prompt, targets, pad_id, keep_tail):
     out, M, pos, rest = shared_prompt_pass(llm, prompt, targets, keep_tail)
     B, C, dev = len(targets), len(targets[0]), M.device
-    if max(len(r) for r in rest) == 0: return torch.zeros(B, C)
+    if max(len(r) for r in rest) == 0: return torch.zeros(B, C, device=dev)
     dec, head = llm.get_decoder(), llm.get_output_embeddings()
     # every candidate's first token follows the prompt: one distribution per row, shared by its C candidates
     first = torch.tensor([r[0] if r else pad_id for r in rest], device=dev).view(B, C)
@@ -191,7 +196,7 @@ def candidate_loglik(llm,                  # frozen causal LM
     score = torch.where(torch.tensor([len(r) > 0 for r in rest], device=dev).view(B, C), lp0, 0.)
     ids, cand, off = (x.to(dev) for x in _packed_inputs(rest, B, C, pad_id))          # (B, Q) candidates end to end
     Q = ids.shape[1]
-    if Q == 0: return score.cpu()
+    if Q == 0: return score
     # a candidate token sees the row's prompt and its own candidate's earlier tokens, nothing of the other candidates
     # (B, Q, Q)
     own = (cand[:, :, None] == cand[:, None, :]) & (off[:, None, :] <= off[:, :, None]) & (cand[:, None, :] >= 0)
@@ -205,7 +210,7 @@ def candidate_loglik(llm,                  # frozen causal LM
     nxt_tok = torch.tensor([x for r in rest for x in r[1:]], dtype=torch.long, device=dev)
     lp = _token_logprobs(head, h[real], nxt_tok)                                        # (n,) in the order of nxt_tok
     row = torch.arange(B, device=dev)[:, None].expand(B, Q)[real]
-    return score.index_put_((row, cand[real]), lp, accumulate=True).cpu()
+    return score.index_put((row, cand[real]), lp, accumulate=True)
 
 # %% ../nbs/08a_candidates.ipynb #d020a4f9
 def derangement(n:int, seed:int=0) -> np.ndarray:

@@ -5,19 +5,23 @@
 # %% ../nbs/08b_curves.ipynb #614faa03
 from __future__ import annotations
 from pathlib import Path
-import numpy as np, pandas as pd, torch
-from .core import load_checkpoint
+import numpy as np, pandas as pd, torch, torch.nn.functional as F
+from .core import load_checkpoint, save_checkpoint, seed_everything
 from .metrics import bootstrap_ci
 from .llm import embed_dim
 from .adapter import AdapterConfig, build_adapter, lora_names, set_active_lora
-from .prompts import scheme_states
+from .prompts import scheme_states, PromptBuilder
+from .recommender import make_room
 from .candidates import (residual_candidates, recovery_candidates, residual_candidate_scores,
-                                       recovery_candidate_scores, derangement)
+                                       recovery_candidate_scores, derangement, candidate_loglik,
+                                       item_exclusion, sample_negatives)
 from .match import TitleMatcher
-from .interpret import Interpreter
+from .interpret import Interpreter, GenConfig
+from .train import Examples, scheme_adapter_cfg, training_llm, autocast_dtype, attn_for, lr_factor, TrainConfig
 
 # %% auto #0
-__all__ = ['snapshot_steps', 'load_snapshot', 'soft_norm_ratio', 'learning_curve', 'plot_curves']
+__all__ = ['snapshot_steps', 'load_snapshot', 'soft_norm_ratio', 'curve_rows', 'learning_curve', 'plot_curves',
+           'title_embeddings', 'low_rank', 'token_readout', 'token_ceiling', 'align_adapter', 'disc_adapter']
 
 # %% ../nbs/08b_curves.ipynb #1813c1a8
 def snapshot_steps(folder:str|Path) -> list[int]:
@@ -59,6 +63,19 @@ def soft_norm_ratio(adapter, llm, states:list) -> float:
     return float(soft.norm(dim=-1).mean() / llm.get_input_embeddings().weight.norm(dim=-1).mean())
 
 # %% ../nbs/08b_curves.ipynb #9a8c7e99
+def curve_rows(scheme:str, data, split:str='val', n:int|None=None, n_neg:int=19, seed:int=0) -> tuple:
+    """The rows a curve is measured on: `(seq, len_seq, next, candidates (N, C), hr, perm)`, where `hr(scores)` is the
+    per-row candidate HR@1 (popularity-drawn negatives) and `perm` the shuffled control's derangement."""
+    seq, len_seq, nxt = data.rows(split, n); N = len(seq)
+    canon, perm = TitleMatcher(data.titles).canon, derangement(N, seed)
+    if scheme == 'residual':
+        cand = residual_candidates(seq, len_seq, nxt, data.popularity, canon, n_neg, seed)[:, :1 + n_neg]
+        hr = lambda s: residual_candidate_scores(s, n_neg, ('popular',))['popular']['hr@1']
+    else:
+        cand, valid = recovery_candidates(seq, len_seq, data.popularity, canon, n_neg, seed)
+        L = seq.shape[1]; hr = lambda s: recovery_candidate_scores(s[:, :L], valid, s[:, L:])['hr@1']
+    return seq, len_seq, nxt, cand, hr, perm
+
 def learning_curve(scheme:str,            # 'recovery' or 'residual'
                    folder:str|Path,       # a train_adapter ckpt_dir with snapshots
                    rec, data, llm, tok,   # the frozen recommender, data, frozen LLM and tokenizer of the run
@@ -69,14 +86,7 @@ def learning_curve(scheme:str,            # 'recovery' or 'residual'
                   ) -> pd.DataFrame:      # one row per step
     """Candidate HR@1, its shuffled-state control and their paired gain (95% CI),
     and the soft-token norm ratio, per snapshot."""
-    seq, len_seq, nxt = data.rows(split, n); N = len(seq)
-    canon, perm = TitleMatcher(data.titles).canon, derangement(N, seed)
-    if scheme == 'residual':
-        cand = residual_candidates(seq, len_seq, nxt, data.popularity, canon, n_neg, seed)[:, :1 + n_neg]
-        hr = lambda s: residual_candidate_scores(s, n_neg, ('popular',))['popular']['hr@1']
-    else:
-        cand, valid = recovery_candidates(seq, len_seq, data.popularity, canon, n_neg, seed)
-        L = seq.shape[1]; hr = lambda s: recovery_candidate_scores(s[:, :L], valid, s[:, L:])['hr@1']
+    seq, len_seq, nxt, cand, hr, perm = curve_rows(scheme, data, split, n, n_neg, seed); N = len(seq)
     log = pd.read_csv(Path(folder)/'log.csv') if (Path(folder)/'log.csv').exists() else None
     rows = []
     for step in (steps if steps is not None else snapshot_steps(folder)):
@@ -116,3 +126,156 @@ def plot_curves(curves:dict,        # run name -> learning_curve frame
     if title: fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08b_curves.ipynb #80121f06
+def title_embeddings(llm, tok, titles:list[str]) -> torch.Tensor:
+    "`(n_items, D)`: each title's mean input embedding over its tokens, tokenised as it follows a space in an answer."
+    E = llm.get_input_embeddings().weight.detach().float()
+    ids = tok([' ' + t for t in titles], add_special_tokens=False)['input_ids']
+    return torch.stack([E[torch.tensor(r, device=E.device)].mean(0) for r in ids]).cpu()
+
+def low_rank(T:torch.Tensor,   # (n, D) rows to approximate
+             k:int|None,       # rank; None (or >= min(n, D)): `T` itself
+            ) -> torch.Tensor:  # (n, D)
+    "The best rank-`k` affine approximation of the rows of `T` (their mean plus the top `k` principal directions)."
+    if k is None or k >= min(T.shape): return T
+    mu = T.mean(0, keepdim=True)
+    _, _, Vh = torch.linalg.svd(T - mu, full_matrices=False)                 # Vh: (min(n, D), D)
+    return mu + (T - mu) @ Vh[:k].T @ Vh[:k]
+
+# %% ../nbs/08b_curves.ipynb #c4c507a6
+@torch.no_grad()
+def token_readout(data, llm, tok,
+                  targets:torch.Tensor,     # (n_items, D) the soft token that stands for each item
+                  split:str='val', n:int|None=None, n_neg:int=19, seed:int=0,
+                  batch_size:int=16,        # rows per forward pass
+                  gen:GenConfig|None=None,  # candidate precision and shared-tail setting (default: the report's)
+                 ) -> dict:                 # cand_hr@1, its shuffled control, their paired gain with CI, n
+    "Residual candidate HR@1 when an oracle adapter gives each state the token `targets[its newest item]`."
+    seq, len_seq, nxt, cand, hr, perm = curve_rows('residual', data, split, n, n_neg, seed); N = len(seq)
+    s2, l2 = make_room(seq, len_seq, data.n_items)                          # the "before" window of the faithful pair
+    before, after = targets[s2[torch.arange(N), (l2 - 1).clamp(min=0)]], targets[nxt]   # (N, D) each
+    gen, dev = gen or GenConfig(), next(llm.parameters()).device
+    pb = PromptBuilder(tok, 'residual', data.item_noun, data.verb)
+    tid, amp = pb.target_ids(pb.targets(list(data.titles))), autocast_dtype(gen.cand_amp, dev)
+    set_active_lora(llm, None)
+    def scores(src):                                                         # (N, C) log-likelihoods
+        out = []
+        with training_llm(llm, amp), torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
+            for i in range(0, N, batch_size):
+                b = torch.as_tensor(src[i:i + batch_size])
+                prompt = pb.build(llm.get_input_embeddings(), [before[b, None].to(dev), after[b, None].to(dev)])
+                answers = [[tid[j] for j in row] for row in cand[i:i + batch_size].tolist()]
+                out.append(candidate_loglik(llm, prompt, answers, pb.eos_id, gen.cand_keep_tail or None))
+        return torch.cat(out).float().numpy()
+    own, sh = hr(scores(np.arange(N))), hr(scores(perm))
+    g, lo, hi = bootstrap_ci(own - sh, seed=seed)
+    return {'cand_hr@1': float(own.mean()), 'cand_hr@1_shuffled': float(sh.mean()), 'gain': g, 'gain_lo': lo,
+            'gain_hi': hi, 'n': N}
+
+def token_ceiling(data, llm, tok,
+                  ranks:tuple=(16, 64, 128, 256, 384), # ranks of the title vectors (the exact ones always come last)
+                  **kw,                                       # token_readout's split, n, n_neg, seed, ...
+                 ) -> pd.DataFrame:                           # one row per rank
+    "`token_readout` of the best rank-k approximations of the title embeddings (ranks below `D`), then the exact ones."
+    T, rows = title_embeddings(llm, tok, data.titles), []
+    ranks = [k for k in ranks if k is not None and k < min(T.shape)] + [None]
+    emb_norm = llm.get_input_embeddings().weight.detach().norm(dim=-1).mean().cpu()
+    for k in ranks:
+        Tk = low_rank(T, k)
+        rows.append({'rank': k or T.shape[1], 'exact': k is None,
+                     'cos_to_exact': float(F.cosine_similarity(Tk, T).mean()),
+                     'norm_ratio': float(Tk.norm(dim=-1).mean() / emb_norm),
+                     **token_readout(data, llm, tok, Tk, **kw)})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/08b_curves.ipynb #ea4b54a4
+def align_adapter(rec, data, llm, tok,
+                  folder:str|Path,             # snapshots go to folder/snapshots/step-*/ (what learning_curve reads)
+                  steps:int=3000,              # optimiser steps
+                  batch_size:int=256,          # training rows per step
+                  lr:float=3e-3,               # AdamW learning rate
+                  temperature:float=0.05,      # InfoNCE temperature of the cosine logits
+                  out_norm:float=0.0,          # >0: the adapter's `out_norm` (token norm: this x the word embeddings')
+                  snapshots:tuple=(0, 1000, 3000), # steps whose adapter is saved
+                  seed:int=0,
+                 ) -> pd.DataFrame:            # per snapshot: validation loss and retrieval top-1 among all titles
+    """Train the paper's `conv` adapter (residual scheme) with no LLM in the loop:
+    each state's token pulled onto `title_embeddings` of its newest item."""
+    seed_everything(seed)
+    acfg = scheme_adapter_cfg(AdapterConfig(out_norm=out_norm), 'residual', data)
+    ad = build_adapter(acfg, rec.cfg.d, rec.cfg.L, embed_dim(llm), llm=llm)
+    T = title_embeddings(llm, tok, data.titles); Tn, t2 = F.normalize(T, dim=-1), (T ** 2).sum(-1).mean()
+    ex, vex = Examples('residual', rec, data, 'train'), Examples('residual', rec, data, 'val')
+    def loss_of(e, idx):
+        parts = []
+        for (H, l), newest in zip(e.states, e.last):                        # before, after
+            x, y = ad(H[idx], l[idx])[:, 0], newest[idx]                     # (B, D), (B,)
+            nce = F.cross_entropy(F.normalize(x, dim=-1) @ Tn.T / temperature, y)
+            parts.append(nce + ((x - T[y]) ** 2).sum(-1).mean() / t2)
+        return sum(parts) / len(parts)
+    opt = torch.optim.AdamW(ad.parameters(), lr=lr, weight_decay=1e-6)
+    g, log = torch.Generator().manual_seed(seed), []
+    for step in range(steps + 1):
+        if step in snapshots:
+            with torch.no_grad():
+                H, l = vex.states[-1]; x = F.normalize(ad(H, l)[:, 0], dim=-1)
+                top1 = float(((x @ Tn.T).argmax(1) == vex.last[-1]).float().mean())
+                log.append({'step': step, 'val_align_loss': float(loss_of(vex, torch.arange(vex.n))), 'val_top1': top1})
+            save_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}',
+                            {f'adapter.{k}': v for k, v in ad.state_dict().items()}, acfg.to_dict(), step=step)
+        if step == steps: break
+        loss = loss_of(ex, torch.randint(ex.n, (batch_size,), generator=g))
+        opt.zero_grad(); loss.backward(); opt.step()
+    return pd.DataFrame(log)
+
+# %% ../nbs/08b_curves.ipynb #a85e1826
+def disc_adapter(rec, data, llm, tok,
+                 folder:str|Path,          # snapshots go to folder/snapshots/step-*/ (what learning_curve reads)
+                 steps:int=400,            # optimiser steps
+                 batch_size:int=16,        # rows per step (paper: 16)
+                 n_neg:int=7,              # popularity-drawn negatives per row and step
+                 lr:float=1e-3, warmup:int=20, # AdamW learning rate (paper: 1e-3) and its linear warm-up
+                 lm_weight:float=0.2,      # weight of the true answer's per-token LM loss
+                 snapshots:tuple=(0, 50, 100, 200, 400),
+                 seed:int=0, progress:bool=True,
+                ) -> pd.DataFrame:         # per step: candidate loss, LM loss, train accuracy among 1 + n_neg
+    "Train the paper's `conv` adapter (residual scheme, frozen LLM) with the candidate-softmax loss."
+    from tqdm.auto import tqdm
+    seed_everything(seed)
+    acfg, tcfg = scheme_adapter_cfg(AdapterConfig(), 'residual', data), TrainConfig(lr=lr, warmup=warmup, steps=steps)
+    ad, dev = build_adapter(acfg, rec.cfg.d, rec.cfg.L, embed_dim(llm), llm=llm), next(llm.parameters()).device
+    ad.to(dev).train(); set_active_lora(llm, None)
+    seq, len_seq, nxt = data.tensors('train')
+    ex, canon = Examples('residual', rec, data, 'train'), TitleMatcher(data.titles).canon
+    pb = PromptBuilder(tok, 'residual', data.item_noun, data.verb); tid = pb.target_ids(pb.targets(list(data.titles)))
+    opt = torch.optim.AdamW(ad.parameters(), lr=lr, weight_decay=1e-6)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tcfg))
+    amp, rng, log = autocast_dtype('auto', dev), np.random.default_rng(seed), []
+    def snapshot(step):
+        if step in snapshots:
+            save_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}',
+                            {f'adapter.{k}': v for k, v in ad.state_dict().items()}, acfg.to_dict(), step=step)
+    snapshot(0)
+    with training_llm(llm, amp, attn_for('auto', dev)):
+        for step in tqdm(range(steps), desc='candidate-softmax adapter', disable=not progress, mininterval=5):
+            idx = torch.as_tensor(rng.choice(ex.n, batch_size, replace=False))
+            st, _ = ex.batch(idx, dev)
+            neg = sample_negatives(item_exclusion(seq[idx], len_seq[idx], data.n_items, canon, extra=nxt[idx]),
+                                   n_neg, data.popularity, seed=seed * 1_000_003 + step)          # (B, n_neg)
+            answers = [[tid[j] for j in row] for row in np.concatenate([nxt[idx, None].numpy(), neg], 1).tolist()]
+            with torch.autocast(dev.type, dtype=amp or torch.float32, enabled=amp is not None):
+                prompt = pb.encode(ad, llm, st, None, int(rng.integers(pb.n_phrasings)))
+                ll = candidate_loglik(llm, prompt, answers, pb.eos_id, None, grad=True)        # (B, 1 + n_neg)
+            n_tok = torch.tensor([len(a[0]) for a in answers], device=dev)
+            cand_loss = F.cross_entropy(ll, torch.zeros(batch_size, dtype=torch.long, device=dev))
+            lm_loss = (-ll[:, 0] / n_tok).mean()
+            loss = cand_loss + lm_weight * lm_loss
+            if not torch.isfinite(loss): raise FloatingPointError(f'candidate-softmax loss not finite at step {step}')
+            opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(ad.parameters(), 1.0)
+            opt.step(); sched.step()
+            log.append({'step': step + 1, 'cand_loss': cand_loss.item(), 'lm_loss': lm_loss.item(),
+                        'train_acc': float((ll.argmax(1) == 0).float().mean())})
+            snapshot(step + 1)
+    ad.eval().requires_grad_(False)
+    return pd.DataFrame(log)

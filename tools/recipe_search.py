@@ -9,8 +9,14 @@ background on a quiet machine (2 cores: about 2.5 s per step with SmolLM2), comm
 `--drop-weights` keeps only the evidence (info.json, log.csv, curve.csv) once a run's curve is measured: LoRA snapshots
 are about 7 MB each, too large to commit seven of.
 
+Two bounds on what any recipe can reach (see nbs/08b_curves.ipynb, "Can a frozen SmolLM2 read one soft token at all?"):
+`--ceiling` reads oracle soft tokens (the LLM's own title vectors, exact and at ranks 16..384) and writes
+search/ceiling/ceiling.csv; `--align` trains SASRec's conv adapter with no LLM in the loop (`align_adapter`) and measures
+its snapshots like any recipe's (search/align/residual/); `--disc` trains it with the candidate-softmax loss
+(`disc_adapter`, --steps steps, search/disc/residual/). With any of these flags only those run, not the LM recipes.
+
 Usage: python tools/recipe_search.py [--dataset ml100k] [--recipes lr1e-3,lr1e-4] [--schemes residual,recovery]
-                                     [--steps 3200] [--llm smollm2] [--val-rows 0] [--drop-weights]
+                                     [--steps 3200] [--llm smollm2] [--val-rows 0] [--drop-weights] [--ceiling] [--align] [--align-steps 3000] [--disc]
 """
 from __future__ import annotations
 import argparse, json, shutil, sys, time
@@ -38,6 +44,10 @@ def main(argv=None):
     p.add_argument('--val-rows', type=int, default=0, help='validation rows for the curves (0 = all)')
     p.add_argument('--out', default=None, help='default: checkpoints/<dataset>/search')
     p.add_argument('--drop-weights', action='store_true', help='delete the snapshots and final weights once the curve is written')
+    p.add_argument('--ceiling', action='store_true', help='oracle title-vector soft tokens, exact and low-rank -> search/ceiling/')
+    p.add_argument('--align', action='store_true', help="SASRec's conv adapter aligned with no LLM -> search/align/residual/")
+    p.add_argument('--align-steps', type=int, default=3000, help='alignment steps (snapshots at 0, a third, all)')
+    p.add_argument('--disc', action='store_true', help="SASRec's conv adapter trained with the candidate softmax -> search/disc/residual/")
     a = p.parse_args(argv)
     bad = [r for r in a.recipes.split(',') if r not in RECIPES] + [s for s in a.schemes.split(',') if s not in ('residual', 'recovery')]
     if bad: p.error(f'unknown recipe or scheme {bad}; recipes: {", ".join(RECIPES)}; schemes: residual, recovery')
@@ -52,6 +62,31 @@ def main(argv=None):
     rec, _ = train_or_load('sasrec', data, train_overrides={'epochs': PRESETS['default']['rec_epochs']})  # the eval's SASRec
     llm, tok = load_llm(a.llm)
     out = Path(a.out) if a.out else ROOT/'checkpoints'/data.name/'search'
+    if a.ceiling or a.align or a.disc:
+        from recinterpreter.curves import token_ceiling, align_adapter, disc_adapter
+        n = a.val_rows or None
+        if a.ceiling and not (out/'ceiling'/'ceiling.csv').exists():
+            t = time.perf_counter(); c = token_ceiling(data, llm, tok, n=n)
+            (out/'ceiling').mkdir(parents=True, exist_ok=True); c.to_csv(out/'ceiling'/'ceiling.csv', index=False)
+            print(f'ceiling: {time.perf_counter() - t:.0f} s\n{c.round(3).to_string(index=False)}', flush=True)
+        if a.align and not (out/'align'/'residual'/'curve.csv').exists():
+            t, folder = time.perf_counter(), out/'align'/'residual'
+            log = align_adapter(rec, data, llm, tok, folder, steps=a.align_steps,
+                                snapshots=(0, a.align_steps // 3, a.align_steps))
+            log.to_csv(folder/'align_log.csv', index=False)
+            curve = learning_curve('residual', folder, rec, data, llm, tok, split='val', n=n)
+            curve.to_csv(folder/'curve.csv', index=False)
+            print(f'align: {time.perf_counter() - t:.0f} s\n{log.round(3).to_string(index=False)}\n'
+                  f'{curve.round(3).to_string(index=False)}', flush=True)
+        if a.disc and not (out/'disc'/'residual'/'curve.csv').exists():
+            t, folder = time.perf_counter(), out/'disc'/'residual'
+            log = disc_adapter(rec, data, llm, tok, folder, steps=a.steps,
+                               snapshots=tuple(sorted({s for s in SNAPSHOTS if s <= a.steps} | {a.steps})))
+            log.to_csv(folder/'disc_log.csv', index=False)
+            curve = learning_curve('residual', folder, rec, data, llm, tok, split='val', n=n)
+            curve.to_csv(folder/'curve.csv', index=False)
+            print(f'disc: {time.perf_counter() - t:.0f} s\n{curve.round(3).to_string(index=False)}', flush=True)
+        return out
     for scheme in a.schemes.split(','):
         for name in a.recipes.split(','):
             folder = out/name/scheme
