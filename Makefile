@@ -32,7 +32,7 @@ help:
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
 	@echo "make train DATASET=ml100k|steam [JOBS=2] train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
-	@echo "make test-llamacpp              optional: the openai judge against llama.cpp's server on SmolLM2 (compiles llama-cpp-python: ~14 min)"
+	@echo "make test-llamacpp              optional: the openai judge against llama.cpp's server on SmolLM2 (compiles a portable llama-cpp-python once per venv: ~14 min)"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
 
@@ -65,10 +65,18 @@ eval: install
 train: install
 	$(PY) tools/make_train.py $(call sq,$(DATASET)) $(if $(JOBS),--jobs $(call sq,$(JOBS)))
 
-# optional extra (not in `make test`: llama-cpp-python has no wheel for this machine and compiles from source)
-test-llamacpp: export OMP_NUM_THREADS ?= 1
-test-llamacpp: install
+# optional extra (not in `make test`: llama-cpp-python has no wheel for this machine and compiles from source).
+# Built portable (AVX2, no AMX) and never from pip's wheel cache: a native build on a VM whose CPU advertises AMX but
+# does not enable it dies with 'invalid opcode' (tileloadd) on its first request, and a cached wheel may target
+# another CPU. Compiled once per venv (the stamp), ~14 min on 2 cores.
+LLAMACPP_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMACPP_STAMP := $(VENV)/.llamacpp-portable
+$(LLAMACPP_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMACPP_CMAKE_ARGS)" $(PIP) install -q --no-cache-dir --force-reinstall --no-deps 'llama-cpp-python>=0.3'
 	$(PIP) install -q -e ".[dev,llamacpp]"
+	touch $@
+test-llamacpp: export OMP_NUM_THREADS ?= 1
+test-llamacpp: $(LLAMACPP_STAMP)
 	$(PY) -m pytest -q -m llamacpp tests/test_judge_llamacpp.py
 
 bench: install
