@@ -236,7 +236,7 @@ def disc_adapter(rec, data, llm, tok,
                  batch_size:int=16,        # rows per step (paper: 16)
                  n_neg:int=7,              # popularity-drawn negatives per row and step
                  lr:float=1e-3, warmup:int=20, # AdamW learning rate (paper: 1e-3) and its linear warm-up
-                 lm_weight:float=0.2,      # weight of the true answer's per-token LM loss
+                 lm_weight:float=0.2,      # weight of the true answer's LM loss (its scored tokens' NLL / its length)
                  snapshots:tuple=(0, 50, 100, 200, 400),
                  seed:int=0, progress:bool=True,
                 ) -> pd.DataFrame:         # per step: candidate loss, LM loss, train accuracy among 1 + n_neg
