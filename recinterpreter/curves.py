@@ -20,7 +20,7 @@ from .interpret import Interpreter, GenConfig
 from .train import Examples, scheme_adapter_cfg, training_llm, autocast_dtype, attn_for, lr_factor, TrainConfig
 
 # %% auto #0
-__all__ = ['snapshot_steps', 'load_snapshot', 'soft_norm_ratio', 'curve_rows', 'learning_curve', 'plot_curves',
+__all__ = ['snapshot_steps', 'load_snapshot', 'save_snapshot', 'soft_norm_ratio', 'curve_rows', 'learning_curve', 'plot_curves',
            'title_embeddings', 'low_rank', 'token_readout', 'token_ceiling', 'align_adapter', 'disc_adapter']
 
 # %% ../nbs/08b_curves.ipynb #1813c1a8
@@ -55,6 +55,11 @@ def load_snapshot(folder:str|Path, step:int, rec, llm) -> torch.nn.Module:
                 if k.startswith('lora.'): params[_lora_key(k, name)].copy_(v)
         set_active_lora(llm, None)
     return ad.eval().requires_grad_(False)
+
+def save_snapshot(folder:str|Path, step:int, adapter, acfg:AdapterConfig):
+    "Save `adapter` (no LoRA) as the snapshot at `step` of the run in `folder`, where `load_snapshot` finds it."
+    save_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}',
+                    {f'adapter.{k}': v for k, v in adapter.state_dict().items()}, acfg.to_dict(), step=step)
 
 @torch.no_grad()
 def soft_norm_ratio(adapter, llm, states:list) -> float:
@@ -222,8 +227,7 @@ def align_adapter(rec, data, llm, tok,
                 H, l = vex.states[-1]; x = F.normalize(ad(H, l)[:, 0], dim=-1)
                 top1 = float(((x @ Tn.T).argmax(1) == vex.last[-1]).float().mean())
                 log.append({'step': step, 'val_align_loss': float(loss_of(vex, torch.arange(vex.n))), 'val_top1': top1})
-            save_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}',
-                            {f'adapter.{k}': v for k, v in ad.state_dict().items()}, acfg.to_dict(), step=step)
+            save_snapshot(folder, step, ad, acfg)
         if step == steps: break
         loss = loss_of(ex, torch.randint(ex.n, (batch_size,), generator=g))
         opt.zero_grad(); loss.backward(); opt.step()
@@ -252,10 +256,7 @@ def disc_adapter(rec, data, llm, tok,
     opt = torch.optim.AdamW(ad.parameters(), lr=lr, weight_decay=1e-6)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tcfg))
     amp, rng, log = autocast_dtype('auto', dev), np.random.default_rng(seed), []
-    def snapshot(step):
-        if step in snapshots:
-            save_checkpoint(Path(folder)/'snapshots'/f'step-{step:06d}',
-                            {f'adapter.{k}': v for k, v in ad.state_dict().items()}, acfg.to_dict(), step=step)
+    snapshot = lambda step: save_snapshot(folder, step, ad, acfg) if step in snapshots else None
     snapshot(0)
     with training_llm(llm, amp, attn_for('auto', dev)):
         for step in tqdm(range(steps), desc='candidate-softmax adapter', disable=not progress, mininterval=5):

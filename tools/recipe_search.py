@@ -69,23 +69,20 @@ def main(argv=None):
             t = time.perf_counter(); c = token_ceiling(data, llm, tok, n=n)
             (out/'ceiling').mkdir(parents=True, exist_ok=True); c.to_csv(out/'ceiling'/'ceiling.csv', index=False)
             print(f'ceiling: {time.perf_counter() - t:.0f} s\n{c.round(3).to_string(index=False)}', flush=True)
-        if a.align and not (out/'align'/'residual'/'curve.csv').exists():
-            t, folder = time.perf_counter(), out/'align'/'residual'
-            log = align_adapter(rec, data, llm, tok, folder, steps=a.align_steps,
-                                snapshots=(0, a.align_steps // 3, a.align_steps))
-            log.to_csv(folder/'align_log.csv', index=False)
+        def bound_run(name, train):                          # train -> its log, then the curve of its snapshots
+            folder = out/name/'residual'
+            if (folder/'curve.csv').exists(): return
+            t = time.perf_counter(); log = train(folder)
+            log.to_csv(folder/f'{name}_log.csv', index=False)
             curve = learning_curve('residual', folder, rec, data, llm, tok, split='val', n=n)
             curve.to_csv(folder/'curve.csv', index=False)
-            print(f'align: {time.perf_counter() - t:.0f} s\n{log.round(3).to_string(index=False)}\n'
-                  f'{curve.round(3).to_string(index=False)}', flush=True)
-        if a.disc and not (out/'disc'/'residual'/'curve.csv').exists():
-            t, folder = time.perf_counter(), out/'disc'/'residual'
-            log = disc_adapter(rec, data, llm, tok, folder, steps=a.steps,
-                               snapshots=tuple(sorted({s for s in SNAPSHOTS if s <= a.steps} | {a.steps})))
-            log.to_csv(folder/'disc_log.csv', index=False)
-            curve = learning_curve('residual', folder, rec, data, llm, tok, split='val', n=n)
-            curve.to_csv(folder/'curve.csv', index=False)
-            print(f'disc: {time.perf_counter() - t:.0f} s\n{curve.round(3).to_string(index=False)}', flush=True)
+            print(f'{name}: {time.perf_counter() - t:.0f} s\n{curve.round(3).to_string(index=False)}', flush=True)
+        if a.align:
+            bound_run('align', lambda f: align_adapter(rec, data, llm, tok, f, steps=a.align_steps,
+                                                      snapshots=(0, a.align_steps // 3, a.align_steps)))
+        if a.disc:
+            bound_run('disc', lambda f: disc_adapter(rec, data, llm, tok, f, steps=a.steps,
+                                                    snapshots=tuple(sorted({s for s in SNAPSHOTS if s <= a.steps} | {a.steps}))))
         return out
     for scheme in a.schemes.split(','):
         for name in a.recipes.split(','):
