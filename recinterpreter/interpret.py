@@ -25,7 +25,7 @@ __all__ = ['GenConfig', 'generate_from_embeds', 'left_pad', 'interpret_code', 'I
 class GenConfig(Config):
     "Evaluation generation settings."
     max_new_tokens: int = 40   # tokens generated per prompt
-    batch_size: int = 32       # prompts per generate call
+    batch_size: int = 128      # prompts per generate call (greedy texts are the same at 32, 48 and 96 on ML-100K)
     cand_amp: str = 'auto'     # candidate scoring: 'auto' (bf16 where the hardware has it), 'bf16' or 'off' (float32)
     cand_keep_tail: int = 1    # tokens scored of the ending all candidates share (0: all, through EOS)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_oracle.ipynb #9b9675ef
 from __future__ import annotations
-import os, re, json, math, inspect, time, itertools, warnings, http.client, urllib.request, urllib.error
+import os, re, json, math, time, itertools, warnings, http.client, urllib.request, urllib.error
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,10 +24,11 @@ from .dreamrec import guidance_sweep
 
 # %% auto #0
 __all__ = ['LETTERS', 'OPENAI_VARS', 'SOURCES', 'load_embedder', 'embed_texts', 'catalog_embeddings', 'grounding_scores',
-           'judge_prompt', 'parse_choice', 'letter_token_ids', 'LocalJudge', 'read_letter_probs', 'OpenAIJudge',
-           'make_judge', 'judge_options', 'option_probs', 'top_share', 'judge_candidates', 'position_bias',
-           'judge_summary', 'validity_questions', 'judge_validity', 'top1_new', 'instantiate', 'OracleSection',
-           'description_core', 'oracle_section', 'oracle_candidate_ranks', 'plot_oracle']
+           'judge_prompt', 'parse_choice', 'prefix_groups', 'group_batches', 'letter_token_ids', 'LocalJudge',
+           'read_letter_probs', 'OpenAIJudge', 'make_judge', 'judge_options', 'option_probs', 'top_share',
+           'judge_candidates', 'position_bias', 'judge_summary', 'validity_questions', 'judge_validity', 'top1_new',
+           'instantiate', 'OracleSection', 'description_core', 'oracle_section', 'oracle_candidate_ranks',
+           'plot_oracle']
 
 # %% ../nbs/09_oracle.ipynb #b8c8faca
 _EMBEDDERS = {}
@@ -120,6 +121,56 @@ def parse_choice(answer:str,              # the judge's raw answer
         if len(quoted) == 1: return quoted[0]
     return None
 
+# %% ../nbs/09_oracle.ipynb #0959c569
+def prefix_groups(ids:list[list[int]], # token ids per prompt
+                  share:float=0.5,     # a prompt joins the run before it while they share this part of the shortest
+                  max_size:int=64,     # prompts per group at most
+                 ) -> list[tuple[int, int, int]]: # (start, stop, P): prompts start..stop-1 share their first P tokens
+    """Runs of consecutive prompts with a long common prefix (a history shown in six orders):
+    the prefix is run once per group; every prompt keeps at least one token of its own."""
+    out, i = [], 0
+    while i < len(ids):
+        j, P = i + 1, len(ids[i]) - 1
+        while j < len(ids) and j - i < max_size:
+            n = min(len(x) for x in ids[i:j + 1])
+            q = min(P, len(ids[j]) - 1, next((k for k, (a, b) in enumerate(zip(ids[i], ids[j])) if a != b), n))
+            if q < share * n: break
+            j, P = j + 1, q
+        out.append((i, j, max(P, 0))); i = j
+    return out
+
+def group_batches(groups:list[tuple[int, int, int]], size:int) -> list[list[tuple[int, int, int]]]:
+    "Whole groups packed in order into batches of about `size` prompts (a larger group is a batch of its own)."
+    out, cur, n = [], [], 0
+    for g in groups:
+        if cur and n + g[1] - g[0] > size: out.append(cur); cur, n = [], 0
+        cur.append(g); n += g[1] - g[0]
+    return out + ([cur] if cur else [])
+
+def _pad(seqs:list[list[int]], pad:int, left:bool) -> tuple[torch.Tensor, torch.Tensor]:
+    "Token lists as a padded (B, T) id tensor and its 0/1 mask."
+    T = max(len(s) for s in seqs)
+    ids, mask = torch.full((len(seqs), T), pad, dtype=torch.long), torch.zeros(len(seqs), T, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        sl = slice(T - len(s), T) if left else slice(0, len(s))
+        ids[b, sl], mask[b, sl] = torch.tensor(s, dtype=torch.long), 1
+    return ids, mask
+
+def _grouped_next_logprobs(llm, ids:list[list[int]], groups:list[tuple[int, int, int]], pad:int) -> torch.Tensor:
+    """(B, V) float32 next-token log-probabilities after each prompt of `groups`: each group's shared prefix
+    (left-padded) runs once with a KV cache, its prompts' own tokens (right-padded) run after it."""
+    dev, dec, head = llm.device, llm.get_decoder(), llm.get_output_embeddings()
+    pre, pm = (x.to(dev) for x in _pad([ids[s][:P] for s, e, P in groups], pad, left=True))
+    rep = torch.tensor([g for g, (s, e, P) in enumerate(groups) for _ in range(s, e)], device=dev)
+    out = dec(input_ids=pre, attention_mask=pm, position_ids=(pm.cumsum(1) - 1).clamp(min=0), use_cache=True)
+    cache = out.cache; cache.reorder_cache(rep)                              # one copy of the prefix per prompt
+    suf, sm = (x.to(dev) for x in _pad([ids[k][P:] for s, e, P in groups for k in range(s, e)], pad, left=False))
+    pos = pm.sum(1)[rep, None] + torch.arange(suf.shape[1], device=dev)   # positions go on after the prefix
+    h = dec(input_ids=suf, attention_mask=torch.cat([pm[rep], sm], 1), position_ids=pos, cache=cache).last_hidden_state
+    last = h[torch.arange(len(h), device=dev), sm.sum(1) - 1]                # (B, D) each prompt's last token
+    return head(last).float().log_softmax(-1)
+
+
 # %% ../nbs/09_oracle.ipynb #1a2c8f9d
 def letter_token_ids(tok,                  # a Hugging Face tokenizer
                      letters:str=LETTERS,  # the option letters
@@ -138,13 +189,15 @@ def letter_token_ids(tok,                  # a Hugging Face tokenizer
 class LocalJudge:
     "An instruct LLM from `recinterpreter.llm.load_llm`, scored on the next-token probabilities of the option letters."
     def __init__(self, llm:str='smollm2', # LLM name or HF id/path for load_llm
-                 device:str='cpu', batch_size:int=8,
+                 device:str='cpu',
+                 batch_size:int=24,    # prompts per forward pass
+                 share:float=0.5,      # consecutive prompts sharing this part of their tokens are run as one prefix
                  model=None, tokenizer=None, # an already loaded LLM (e.g. the one the adapters use)
                 ):
         if model is None:
             from recinterpreter.llm import load_llm
             model, tokenizer = load_llm(llm, device=device)
-        self.model, self.tok, self.name, self.batch_size = model, tokenizer, llm, batch_size
+        self.model, self.tok, self.name, self.batch_size, self.share = model, tokenizer, llm, batch_size, share
         self.letter_ids = letter_token_ids(tokenizer)
         self.letter_mass = np.zeros(0)   # of the last call: per prompt, the letters' share of next-token probability
 
@@ -163,23 +216,17 @@ class LocalJudge:
         if getattr(m, 'peft_config', None):  # an LLM shared with LoRA'd adapters: judge with the base weights
             from recinterpreter.adapter import set_active_lora
             set_active_lora(m, None)
-        keep = 'logits_to_keep' in inspect.signature(m.forward).parameters
-        if tok.pad_token is None: tok.pad_token = tok.eos_token
-        side, tok.padding_side = tok.padding_side, 'left'
+        ids = [tok(self.chat(p), add_special_tokens=False)['input_ids'] for p in prompts]
+        batches = group_batches(prefix_groups(ids, self.share), self.batch_size)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         probs, mass = [], []
-        try:
-            for i in tqdm(range(0, len(prompts), self.batch_size), desc=f'judge {self.name}',
-                          disable=len(prompts) <= 4 * self.batch_size):
-                enc = tok([self.chat(p) for p in prompts[i:i+self.batch_size]], return_tensors='pt', padding=True,
-                          add_special_tokens=False).to(m.device)
-                pos = (enc['attention_mask'].cumsum(-1) - 1).clamp(min=0)   # left padding: real tokens start at 0
-                out = m(**enc, position_ids=pos, **({'logits_to_keep': 1} if keep else {}))
-                lp = out.logits[:, -1].float().log_softmax(-1)                # (B, V) next-token log-probs
-                letters = torch.stack([lp[:, ids].logsumexp(-1) for ids in self.letter_ids[:n_options]], 1)  # (B, n)
-                mass.append(letters.logsumexp(1).exp().cpu()); probs.append(letters.softmax(1).cpu())
-        finally: tok.padding_side = side
+        for groups in tqdm(batches, desc=f'judge {self.name}', disable=len(batches) <= 4):
+            lp = _grouped_next_logprobs(m, ids, groups, pad)                  # (B, V) next-token log-probs
+            letters = torch.stack([lp[:, i].logsumexp(-1) for i in self.letter_ids[:n_options]], 1)  # (B, n)
+            mass.append(letters.logsumexp(1).exp().cpu()); probs.append(letters.softmax(1).cpu())
         self.letter_mass = torch.cat(mass).numpy() if mass else np.zeros(0)
         return torch.cat(probs).double().numpy() if probs else np.zeros((0, n_options))
+
 
 # %% ../nbs/09_oracle.ipynb #a1f0c003
 OPENAI_VARS = ('OPENAI_BASE_URL', 'OPENAI_API_KEY', 'OPENAI_MODEL')
