@@ -12,7 +12,7 @@ from .prompts import SplicedBatch
 # %% auto #0
 __all__ = ['SAMPLERS', 'item_exclusion', 'sample_negatives', 'candidate_ranks', 'rank_scores', 'residual_candidate_scores',
            'recovery_candidate_scores', 'first_occurrence', 'residual_candidates', 'recovery_candidates',
-           'shared_prompt_pass', 'candidate_loglik', 'derangement']
+           'shared_prefix_len', 'prefix_cache', 'shared_prompt_pass', 'candidate_loglik', 'derangement']
 
 # %% ../nbs/08a_candidates.ipynb #8b36f4df
 def item_exclusion(seq, len_seq,             # (N, L) history ids right-padded, (N,) lengths
@@ -147,10 +147,26 @@ def _token_logprobs(head, h:torch.Tensor, ids:torch.Tensor, chunk:int=512) -> to
         out.append(lg.gather(1, ids[i:i + chunk, None])[:, 0] - lg.logsumexp(-1))
     return torch.cat(out) if out else h.new_zeros(0, dtype=torch.float32)
 
+def shared_prefix_len(inputs_embeds:torch.Tensor, # (B, T, D)
+                      attention_mask:torch.Tensor, # (B, T)
+                     ) -> int:
+    "Leading positions where every row holds the same real (unpadded) embedding: the prompt's fixed preamble."
+    same = (inputs_embeds == inputs_embeds[:1]).all(-1).all(0) & attention_mask.bool().all(0)   # (T,)
+    return int(same.long().cumprod(0).sum())
+
+@torch.no_grad()
+def prefix_cache(llm, prefix:torch.Tensor, # (1, P, D) embeddings every row starts with
+                 batch:int):                # rows that continue from it
+    "The KV cache of `prefix`, run once and copied to `batch` rows (for `generate(..., cache=...)`)."
+    cache = llm.get_decoder()(inputs_embeds=prefix, use_cache=True).cache
+    cache.batch_repeat_interleave(batch)
+    return cache
+
 def shared_prompt_pass(llm,                  # frozen causal LM
                        prompt:SplicedBatch,  # B generation prompts (no targets), all of the same length
                        targets:list,         # targets[b][c]: token ids of row b's candidate c (with EOS); C per row
                        keep_tail:int|None=1, # tokens kept of the ending all candidates share (None: all, through EOS)
+                       min_shared:int=8,     # run a preamble all rows share once when it has this many tokens
                       ):                     # (output with KV cache, attention mask (B, S), positions (B, S), rest)
     """Run each row's prompt once, with the tokens all candidates start with; `rest[b*C + c]`: candidate c's own tokens.
     Gradients flow as the caller's grad mode says."""
@@ -168,7 +184,11 @@ def shared_prompt_pass(llm,                  # frozen causal LM
         E = torch.cat([E, shared[None].expand(B, -1, -1).to(E.dtype)], 1)
         M = torch.cat([M, torch.ones(B, P, dtype=M.dtype, device=dev)], 1)
     pos = (M.cumsum(1) - 1).clamp(min=0)                                                # (B, S)
-    out = llm.get_decoder()(inputs_embeds=E, attention_mask=M, position_ids=pos, use_cache=True)
+    P0 = min(shared_prefix_len(E, M), E.shape[1] - 1)                                    # the rows' common preamble
+    if P0 < min_shared: P0, cache = 0, None
+    else: cache = prefix_cache(llm, E[:1, :P0], B)                                      # run once, copied to B rows
+    out = llm.get_decoder()(inputs_embeds=E[:, P0:], attention_mask=M, position_ids=pos[:, P0:], cache=cache,
+                            use_cache=True)
     return out, M, pos, [t[P:] for t in flat]
 
 def candidate_loglik(llm,                  # frozen causal LM

@@ -14,7 +14,7 @@ from .core import (Config, cache_root, cache_key, save_json, load_json, code_fin
                                  rows_fingerprint, module_fingerprint)
 from .llm import llm_identity
 from .prompts import SCHEMES, PromptBuilder, scheme_states
-from .candidates import candidate_loglik
+from .candidates import candidate_loglik, shared_prefix_len, prefix_cache
 from .train import autocast_dtype, training_llm
 
 # %% auto #0
@@ -35,6 +35,7 @@ def generate_from_embeds(llm,                        # frozen causal LM
                          inputs_embeds:torch.Tensor, # (B, T, D) prompt embeddings (soft tokens spliced in)
                          attention_mask:torch.Tensor|None=None, # (B, T) 1 = real, 0 = (left) padding
                          max_new_tokens:int=40,
+                         min_shared:int=8,           # run a preamble all rows share once when it has this many tokens
                         ) -> list[str]:
     "Greedy, KV-cached continuation of each prompt, decoded without special tokens."
     if inputs_embeds.dim() != 3:
@@ -45,9 +46,11 @@ def generate_from_embeds(llm,                        # frozen causal LM
     ge = getattr(getattr(llm, 'generation_config', None), 'eos_token_id', None)
     ge = ge if isinstance(ge, (list, tuple)) else [ge]
     eos = sorted({i for i in [tok.eos_token_id, *ge] if i is not None})   # the trained answers end with tok's EOS
+    P = min(shared_prefix_len(inputs_embeds, attention_mask), inputs_embeds.shape[1] - 1)
+    kw = {'cache': prefix_cache(llm, inputs_embeds[:1, :P], len(inputs_embeds))} if P >= min_shared else {}
     out = llm.generate(inputs_embeds=inputs_embeds, attention_mask=attention_mask, do_sample=False, num_beams=1,
                        max_new_tokens=max_new_tokens, use_cache=True, pad_token_id=pad, eos_token_id=eos or None,
-                       temperature=None, top_p=None, top_k=None)          # (B, new) token ids
+                       temperature=None, top_p=None, top_k=None, **kw)    # (B, new) token ids
     return [t.strip() for t in tok.batch_decode(out, skip_special_tokens=True)]
 
 def left_pad(embeds:list[torch.Tensor], # each (T_i, D)

@@ -37,3 +37,13 @@ def test_cpu_bench_smoke(data_root, tmp_path):
     assert out['cand']['max_gap_diff'] < 1e-2 and out['cand']['same_top1'] == 1.0   # the same ranks both ways
     assert out['cand_ratio_repeated'] > 0 and out['cand']['repeated_max_diff'] < 1e-2  # packing scores what the repeated cache scored
     assert out['train_batched']['target_tokens'] == out['train_loop']['target_tokens'] == out['train_loop_same']['target_tokens']
+
+def test_eval_speed_smoke(data_root, tmp_path):
+    "bench/eval_speed.py with the tiny LLM: the shared-prefix judge and generation give what the plain passes give."
+    out = _load('eval_speed').main(['--llm', 'tiny', '--histories', '3', '--rows', '5', '--max-new-tokens', '4',
+                                    '--out', str(tmp_path/'e.json')])
+    assert json.loads((tmp_path/'e.json').read_text()) == json.loads(json.dumps(out))
+    assert out['judge_prompts'] == 18 and out['judge_max_prob_diff'] < 1e-4 and out['judge_acc'][0] == out['judge_acc'][1]
+    assert out['generate_rows'] == 5 and out['generate_same_texts'] == 5
+    assert 0 < out['shared_tokens'] < out['prompt_tokens']     # the residual prompt's preamble, before the first soft token
+    assert out['judge_ratio'] > 0 and out['generate_ratio'] > 0
