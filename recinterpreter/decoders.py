@@ -125,7 +125,8 @@ def fit_decoder(kind:str,             # 'linear', 'mlp' or 'last'
     return dec, pd.DataFrame(log)
 
 # %% ../nbs/08d_decoders.ipynb #e7a4b2c9
-DECODER_FILES = ('info.json', 'log.csv', 'model.safetensors', 'config.json')  # a finished decoder run (what make train ships)
+# a finished decoder run (what make train ships)
+DECODER_FILES = ('info.json', 'log.csv', 'model.safetensors', 'config.json')
 
 def decoder_code() -> dict:
     "Fingerprints of the code a fitted decoder depends on (a change to any refits it)."
@@ -151,7 +152,8 @@ def train_or_load_decoder(task:str, kind:str, rec, rec_name:str, data, # as `fit
                           force:bool=False,  # refit even if a finished run of this key exists
                           cache:bool=True,   # False: fit in memory, read and write nothing
                          ) -> tuple[Decoder, dict]:
-    "Fit a decoder or load the finished run of its key (cache, else shipped): `(decoder, info)`, info with log and source."
+    """Fit a decoder or load the finished run of its key (cache, else shipped): `(decoder, info)`,
+    info with log and source."""
     if not cache:
         t0 = time.perf_counter(); dec, log = fit_decoder(kind, task, rec, data, cfg)
         return dec, {'log': log, 'train_s': time.perf_counter() - t0, 'source': 'trained now', 'folder': None}
