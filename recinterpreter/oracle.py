@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
+from torch.nn.utils.rnn import pad_sequence
 from safetensors.torch import save as st_save, load_file
 from tqdm.auto import tqdm
 from .core import Config, cache_root, cache_key, seed_everything, atomic_write, IN_TEST
@@ -130,12 +131,12 @@ def prefix_groups(ids:list[list[int]], # token ids per prompt
     the prefix is run once per group; every prompt keeps at least one token of its own."""
     out, i = [], 0
     while i < len(ids):
-        j, P = i + 1, len(ids[i]) - 1
+        j, P, n = i + 1, len(ids[i]) - 1, len(ids[i])       # n: the group's shortest prompt
         while j < len(ids) and j - i < max_size:
-            n = min(len(x) for x in ids[i:j + 1])
-            q = min(P, len(ids[j]) - 1, next((k for k, (a, b) in enumerate(zip(ids[i], ids[j])) if a != b), n))
-            if q < share * n: break
-            j, P = j + 1, q
+            m = min(n, len(ids[j]))
+            q = min(P, len(ids[j]) - 1, next((k for k, (a, b) in enumerate(zip(ids[i], ids[j])) if a != b), m))
+            if q < share * m: break
+            j, P, n = j + 1, q, m
         out.append((i, j, max(P, 0))); i = j
     return out
 
@@ -147,24 +148,21 @@ def group_batches(groups:list[tuple[int, int, int]], size:int) -> list[list[tupl
         cur.append(g); n += g[1] - g[0]
     return out + ([cur] if cur else [])
 
-def _pad(seqs:list[list[int]], pad:int, left:bool) -> tuple[torch.Tensor, torch.Tensor]:
-    "Token lists as a padded (B, T) id tensor and its 0/1 mask."
-    T = max(len(s) for s in seqs)
-    ids, mask = torch.full((len(seqs), T), pad, dtype=torch.long), torch.zeros(len(seqs), T, dtype=torch.long)
-    for b, s in enumerate(seqs):
-        sl = slice(T - len(s), T) if left else slice(0, len(s))
-        ids[b, sl], mask[b, sl] = torch.tensor(s, dtype=torch.long), 1
-    return ids, mask
+def _pad(seqs:list[list[int]], pad:int, side:str) -> tuple[torch.Tensor, torch.Tensor]:
+    "Token lists as a (B, T) id tensor padded on `side` ('left' or 'right') and its 0/1 mask."
+    t = [torch.tensor(x, dtype=torch.long) for x in seqs]
+    return (pad_sequence(t, batch_first=True, padding_value=pad, padding_side=side),
+            pad_sequence([torch.ones_like(x) for x in t], batch_first=True, padding_side=side))
 
 def _grouped_next_logprobs(llm, ids:list[list[int]], groups:list[tuple[int, int, int]], pad:int) -> torch.Tensor:
     """(B, V) float32 next-token log-probabilities after each prompt of `groups`: each group's shared prefix
     (left-padded) runs once with a KV cache, its prompts' own tokens (right-padded) run after it."""
     dev, dec, head = llm.device, llm.get_decoder(), llm.get_output_embeddings()
-    pre, pm = (x.to(dev) for x in _pad([ids[s][:P] for s, e, P in groups], pad, left=True))
+    pre, pm = (x.to(dev) for x in _pad([ids[s][:P] for s, e, P in groups], pad, 'left'))
     rep = torch.tensor([g for g, (s, e, P) in enumerate(groups) for _ in range(s, e)], device=dev)
     out = dec(input_ids=pre, attention_mask=pm, position_ids=(pm.cumsum(1) - 1).clamp(min=0), use_cache=True)
     cache = out.cache; cache.reorder_cache(rep)                              # one copy of the prefix per prompt
-    suf, sm = (x.to(dev) for x in _pad([ids[k][P:] for s, e, P in groups for k in range(s, e)], pad, left=False))
+    suf, sm = (x.to(dev) for x in _pad([ids[k][P:] for s, e, P in groups for k in range(s, e)], pad, 'right'))
     pos = pm.sum(1)[rep, None] + torch.arange(suf.shape[1], device=dev)   # positions go on after the prefix
     h = dec(input_ids=suf, attention_mask=torch.cat([pm[rep], sm], 1), position_ids=pos, cache=cache).last_hidden_state
     last = h[torch.arange(len(h), device=dev), sm.sum(1) - 1]                # (B, D) each prompt's last token
@@ -216,7 +214,7 @@ class LocalJudge:
         if getattr(m, 'peft_config', None):  # an LLM shared with LoRA'd adapters: judge with the base weights
             from recinterpreter.adapter import set_active_lora
             set_active_lora(m, None)
-        ids = [tok(self.chat(p), add_special_tokens=False)['input_ids'] for p in prompts]
+        ids = tok([self.chat(p) for p in prompts], add_special_tokens=False)['input_ids'] if prompts else []
         batches = group_batches(prefix_groups(ids, self.share), self.batch_size)
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         probs, mass = [], []
