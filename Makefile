@@ -25,13 +25,14 @@ STAMP := $(VENV)/.installed
 # notebooks run by papermill/nbdev use this venv's python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install test test-llamacpp eval train bench bench-gpu clean export readme
+.PHONY: help install test test-llamacpp eval train rekey bench bench-gpu clean export readme
 
 help:
 	@echo "make install                    create .venv and install everything (idempotent)"
 	@echo "make test                       nbdev_test (all notebooks) + pytest"
 	@echo "make eval DATASET=ml100k|steam|<folder> [PRESET=quick|default|paper]   run nbs/eval.ipynb -> reports/<dataset>/ (default preset) or reports/<dataset>-<preset>/"
 	@echo "make train DATASET=ml100k|steam [JOBS=2] train the default preset's recommenders + adapters (hours; resumable) -> checkpoints/<dataset>/ (commit them)"
+	@echo "make rekey REV=<sha>             after a refactor: prove (quick preset, bit for bit) that the code computes what REV's did, then keep the shipped checkpoints' keys (tools/rekey.py)"
 	@echo "make test-llamacpp              optional: the openai judge against llama.cpp's server on SmolLM2 (compiles a portable llama-cpp-python once per venv: ~14 min)"
 	@echo "make bench                      throughput benchmarks -> bench/results.json"
 	@echo "make bench-gpu [DEVICE=cuda]     the paper preset's training steps on a GPU (bf16), SmolLM2 -> bench/results_gpu.json"
@@ -64,6 +65,12 @@ eval: install
 # default `make eval` then loads instead of training; rerun after a kill to resume
 train: install
 	$(PY) tools/make_train.py $(call sq,$(DATASET)) $(if $(JOBS),--jobs $(call sq,$(JOBS)))
+
+# after a change to a hashed module that should change no number: compare the quick preset with REV's code bit for
+# bit and, only if identical, alias the new code fingerprints to REV's (recinterpreter/code_aliases.json; commit it)
+rekey: install
+	@test -n "$(REV)" || { echo "make rekey: give the revision the shipped checkpoints were made with, e.g. REV=HEAD" >&2; exit 2; }
+	$(PY) tools/rekey.py --check $(call sq,$(REV))
 
 # optional extra (not in `make test`: llama-cpp-python has no wheel for this machine and compiles from source).
 # Built portable (AVX2, no AMX) and never from pip's wheel cache: a native build on a VM whose CPU advertises AMX but

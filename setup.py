@@ -38,7 +38,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['recinterpreter', 'recinterpreter.*']),
     include_package_data = True,
-    package_data = {'recinterpreter': ['templates/*.txt']},
+    package_data = {'recinterpreter': ['templates/*.txt', 'code_aliases.json']},
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements, 'llamacpp': llamacpp_requirements },
     dependency_links = cfg.get('dep_links','').split(),

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model, get_peft_model_state_dict, set_peft_model_state_dict
 from peft.tuners.tuners_utils import BaseTunerLayer
-from .core import Config, save_checkpoint, load_checkpoint, CheckpointMismatch
+from .core import Config, save_checkpoint, load_checkpoint, CheckpointMismatch, length_mask, last_state
 from .llm import embed_dim, llm_identity, count_trainable
 
 # %% auto #0
@@ -55,9 +55,6 @@ class Adapter(nn.Module):
     def token_mask(self, len_seq:torch.Tensor) -> torch.Tensor:
         "Which soft tokens are real: `(B, k)` bool."
         return torch.ones(len(len_seq), self.n_tokens, dtype=torch.bool, device=len_seq.device)
-    def _last(self, H, len_seq):
-        "The state at each history's last real position: `(B, d)`."
-        return H[torch.arange(len(H), device=H.device), (len_seq - 1).clamp(min=0)]
     def _finish(self, x):
         "Apply `out_norm` to soft tokens `(B, k, D)`."
         if self.cfg.out_norm > 0: x = F.normalize(x, dim=-1) * (self.cfg.out_norm * self.emb_norm)
@@ -96,7 +93,7 @@ class LastAdapter(Adapter):
     "The last real position's state through one linear map; 1 soft token."
     def __init__(self, cfg, d, L, D):
         super().__init__(cfg, d, L, D); self.proj, self.n_tokens = nn.Linear(d, cfg.n_tokens * D), cfg.n_tokens
-    def soft(self, H, len_seq): return self.proj(self._last(H, len_seq)).view(len(H), self.n_tokens, self.D)  # (B,k,D)
+    def soft(self, H, len_seq): return self.proj(last_state(H, len_seq)).view(len(H), self.n_tokens, self.D)  # (B,k,D)
 
 @register_adapter('tokens')
 class TokensAdapter(Adapter):
@@ -104,7 +101,7 @@ class TokensAdapter(Adapter):
     def __init__(self, cfg, d, L, D):
         super().__init__(cfg, d, L, D); self.proj = nn.Linear(d, D); self.n_tokens = L
     def token_mask(self, len_seq):
-        return torch.arange(self.L, device=len_seq.device)[None] < len_seq[:, None]  # (B, L)
+        return length_mask(len_seq, self.L)                                          # (B, L)
     def soft(self, H, len_seq): return self.proj(H)  # (B, L, D)
     def forward(self, H, len_seq):
         return super().forward(H, len_seq) * self.token_mask(len_seq)[..., None]
@@ -116,7 +113,7 @@ class MLPAdapter(Adapter):
         super().__init__(cfg, d, L, D)
         self.proj = nn.Sequential(nn.Linear(d, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.n_tokens * D))
         self.n_tokens = cfg.n_tokens
-    def soft(self, H, len_seq): return self.proj(self._last(H, len_seq)).view(len(H), self.n_tokens, self.D)  # (B,k,D)
+    def soft(self, H, len_seq): return self.proj(last_state(H, len_seq)).view(len(H), self.n_tokens, self.D)  # (B,k,D)
 
 class _MixtureAdapter(Adapter):
     "Shared by `vocab` and `catalog`: k soft tokens for the last real position, or k per position (`positions='all'`)."
@@ -127,10 +124,10 @@ class _MixtureAdapter(Adapter):
                              f"got {cfg.positions!r}")
         self.k, self.per_pos = cfg.n_tokens, cfg.positions == 'all'
         self.n_tokens = cfg.n_tokens * (L if self.per_pos else 1)
-    def _read(self, H, len_seq): return H if self.per_pos else self._last(H, len_seq)[:, None]  # (B, L or 1, d)
+    def _read(self, H, len_seq): return H if self.per_pos else last_state(H, len_seq)[:, None]  # (B, L or 1, d)
     def token_mask(self, len_seq):
         if not self.per_pos: return super().token_mask(len_seq)
-        m = torch.arange(self.L, device=len_seq.device)[None] < len_seq[:, None]   # (B, L)
+        m = length_mask(len_seq, self.L)                                             # (B, L)
         return m.repeat_interleave(self.k, dim=1)                                   # (B, L k)
     def _masked(self, s, len_seq): return s * self.token_mask(len_seq)[..., None] if self.per_pos else s
 
@@ -192,9 +189,9 @@ class CatalogAdapter(_MixtureAdapter):
 def title_token_ids(tok, titles:list, k:int) -> torch.Tensor:
     "The first `k` token ids of every title as it appears after a space `(n, k)`, -100 past a title's end."
     ids = tok([' ' + t for t in titles], add_special_tokens=False)['input_ids']
-    lens = torch.tensor([min(len(x), k) for x in ids])
+    n_tok = torch.tensor([min(len(x), k) for x in ids])
     T = torch.full((len(titles), k), -100, dtype=torch.long)
-    T[torch.arange(k)[None] < lens[:, None]] = torch.tensor([i for x in ids for i in x[:k]], dtype=torch.long)
+    T[torch.arange(k)[None] < n_tok[:, None]] = torch.tensor([i for x in ids for i in x[:k]], dtype=torch.long)
     return T
 
 def catalog_token_ids(tok, titles:list, k:int) -> torch.Tensor:

@@ -25,7 +25,6 @@ class CaserConfig(SeqRecConfig):
 class Caser(SeqRec):
     "Horizontal + vertical convolutions over the last L item embeddings; separate output layer."
     config_cls = CaserConfig
-    train_defaults = dict(epochs=15, lr=1e-3, patience=5)  # best epochs measured on ml100k/steam: 3-15
     def __init__(self, n_items:int, cfg:CaserConfig|dict|None=None):
         super().__init__(n_items, cfg)
         c = self.cfg

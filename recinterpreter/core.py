@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #20358e22
 from __future__ import annotations
-import os, sys, ast, json, random, hashlib, tempfile, shutil, functools, dataclasses, typing, types, importlib.util
+import os, sys, ast, json, math, random, hashlib, tempfile, shutil, functools, dataclasses, typing, types
+import importlib.util
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from contextlib import contextmanager
@@ -12,10 +13,12 @@ import numpy as np, torch
 from safetensors.torch import save_file, load_file
 
 # %% auto #0
-__all__ = ['IN_TEST', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device', 'atomic_write',
-           'save_json', 'load_json', 'cache_key', 'to_numpy', 'rows_fingerprint', 'module_fingerprint',
-           'code_fingerprint', 'module_of', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint', 'shipped_root',
-           'shipped_twin', 'from_shipped', 'repo_relative', 'stale_siblings', 'artifact_lock', 'ship']
+__all__ = ['IN_TEST', 'CODE_ALIASES', 'project_root', 'data_root', 'cache_root', 'Config', 'seed_everything', 'get_device',
+           'atomic_write', 'save_json', 'load_json', 'cache_key', 'to_numpy', 'rows_fingerprint', 'module_fingerprint',
+           'code_aliases', 'code_fingerprint', 'module_of', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint',
+           'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative', 'stale_siblings', 'artifact_lock', 'ship',
+           'length_mask', 'last_state', 'optimizer_tensors', 'load_optimizer', 'swap_in', 'TrainingDiverged',
+           'check_loss']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
@@ -175,15 +178,29 @@ def _strip_docstrings(tree:ast.AST) -> ast.AST:
                 node.body = node.body[1:] or [ast.Pass()]
     return tree
 
+CODE_ALIASES = _PKG_DIR/'code_aliases.json'  # written by `tools/rekey.py`, never by hand
+
+def code_aliases(path:str|Path|None=None, # default `CODE_ALIASES`
+                ) -> dict[str, dict[str, str]]: # module -> {fingerprint: the earlier fingerprint it stands for}
+    "Code versions that `tools/rekey.py --check` proved to train bit-identically to an earlier version."
+    p = Path(path or CODE_ALIASES)
+    return _read_aliases(str(p), p.stat().st_mtime_ns) if p.exists() else {}
+
+@functools.lru_cache(maxsize=8)
+def _read_aliases(path:str, mtime_ns:int) -> dict: return load_json(path).get('aliases', {})
+
 def code_fingerprint(*modules:str,       # module names of this package ('sasrec', 'train') or paths to .py files
+                     raw:bool=False,     # the file's own hash, ignoring `code_aliases`
                     ) -> dict[str, str]:  # module -> 12 hex digits
-    "Hashes of the code of `modules`, blind to comments, docstrings and formatting."
-    out = {}
+    """Hashes of the code of `modules`, blind to comments, docstrings and formatting; a version listed in
+    `code_aliases` answers with the hash of the earlier version it was proven to train identically to."""
+    out, aliases = {}, {} if raw else code_aliases()
     for m in modules:
         path = Path(m) if str(m).endswith('.py') else _PKG_DIR/f'{m}.py'
         if not path.exists(): raise FileNotFoundError(f'code_fingerprint: no module {m!r} ({path})')
         st = path.stat()
-        out[path.stem] = _file_fingerprint(str(path.resolve()), st.st_mtime_ns, st.st_size)
+        fp = _file_fingerprint(str(path.resolve()), st.st_mtime_ns, st.st_size)
+        out[path.stem] = aliases.get(path.stem, {}).get(fp, fp)
     return out
 
 @functools.lru_cache(maxsize=256)
@@ -326,3 +343,58 @@ def ship(folder:str|Path,  # a finished cache run folder
     if twin.exists(): shutil.rmtree(twin)
     os.replace(tmp, twin)
     return twin
+
+# %% ../nbs/00_core.ipynb #be8f4657
+def length_mask(len_seq:torch.Tensor, # (B,) number of real items per row
+                L:int,                # window length
+               ) -> torch.Tensor:     # (B, L) bool, True at real positions
+    "True at positions `< len_seq`."
+    return torch.arange(L, device=len_seq.device)[None] < len_seq[:, None]
+
+def last_state(H:torch.Tensor,       # (B, L, ...) per-position states (or ids)
+               len_seq:torch.Tensor, # (B,) number of real positions
+              ) -> torch.Tensor:     # (B, ...) what sits at the last real position (position 0 for an empty row)
+    "Each row's entry at its last real position."
+    return H[torch.arange(len(H), device=H.device), (len_seq - 1).clamp(min=0)]
+
+# %% ../nbs/00_core.ipynb #2998ec3d
+def optimizer_tensors(opt,                  # a torch optimizer
+                      prefix:str='optim.',  # key prefix of its state tensors
+                     ) -> tuple[dict, list]: # (tensors, JSON-able param groups)
+    "An optimizer's state as flat safetensors-able tensors `<prefix><param>.<name>` plus its param groups."
+    sd = opt.state_dict()
+    ts = {f'{prefix}{i}.{k}': (v if torch.is_tensor(v) else torch.tensor(v))
+          for i, st in sd['state'].items() for k, v in st.items()}
+    return ts, sd['param_groups']
+
+def load_optimizer(opt, tensors:dict, groups:list, # `optimizer_tensors`' output (other keys are ignored)
+                   prefixes:tuple=('optim.', 'opt.'), # 'opt.': what adapter resume states used before
+                  ):
+    "Restore `opt`'s state from `optimizer_tensors`' output."
+    state = {}
+    for k, v in tensors.items():
+        p = next((p for p in prefixes if k.startswith(p)), None)
+        if p is None: continue
+        i, name = k[len(p):].split('.', 1); state.setdefault(int(i), {})[name] = v
+    groups = [{**g, 'betas': tuple(g['betas'])} if 'betas' in g else g for g in groups]
+    opt.load_state_dict({'state': state, 'param_groups': groups})
+
+def swap_in(tmp:Path, dst:Path):
+    "Replace folder `dst` by `tmp` so that one complete version always exists (`dst` or `dst.old`)."
+    old = dst.with_name(dst.name + '.old')
+    if old.exists(): shutil.rmtree(old)
+    if dst.exists(): dst.rename(old)
+    tmp.rename(dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+class TrainingDiverged(FloatingPointError):
+    "The training loss became NaN/inf or exploded."
+
+def check_loss(loss:float,             # this step's training loss
+               where:str,              # what is training and where, for the message
+               max_loss:float=math.inf, # larger counts as exploded
+               hint:str='lower lr, or check the inputs'):
+    "Raise `TrainingDiverged` saying where and why when `loss` is not finite or above `max_loss`."
+    if math.isfinite(loss) and loss <= max_loss: return
+    why = 'not finite' if not math.isfinite(loss) else f'above max_loss={max_loss}'
+    raise TrainingDiverged(f'{where}: loss {loss} ({why}); {hint}')

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
+from fastcore.basics import patch
 from .recommender import SeqRec, SeqRecConfig, register_recommender, length_mask
 
 # %% auto #0
@@ -144,21 +145,21 @@ class DreamRec(SeqRec):
 
     def _dot(self, x:torch.Tensor) -> torch.Tensor: return x @ self.item_emb.weight[:self.n_items].T  # (B, n_items)
 
-    def loss_terms(self, seq:torch.Tensor, len_seq:torch.Tensor, next:torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss_terms(self, seq:torch.Tensor, len_seq:torch.Tensor, next_item:torch.Tensor) -> dict[str, torch.Tensor]:
         """Scalars: denoising `mse`, auxiliary `ce` on the predicted x0,
         and the scale-free `rel_mse` = |x0_hat - x0|^2 / |x0|^2 (a diagnostic)."""
-        x0 = self.item_emb(next)                                           # (B, d) targets
+        x0 = self.item_emb(next_item)                                      # (B, d) targets
         c = self.user_state(seq, len_seq)                                  # (B, d) guidance
         drop = torch.rand(len(c), device=c.device) < self.cfg.p_uncond
         c = torch.where(drop[:, None], self.none_emb.expand_as(c), c)      # classifier-free guidance dropout
         t = torch.randint(0, self.cfg.T, (len(c),), device=c.device)       # uniform steps
         x0_hat = self.denoise(self.q_sample(x0, t, torch.randn_like(x0)), c, t)  # (B, d)
         rel = ((x0_hat - x0).pow(2).sum(1) / x0.pow(2).sum(1).clamp_min(1e-12)).mean().detach()
-        return {'mse': F.mse_loss(x0_hat, x0), 'ce': F.cross_entropy(self._dot(x0_hat), next), 'rel_mse': rel}
+        return {'mse': F.mse_loss(x0_hat, x0), 'ce': F.cross_entropy(self._dot(x0_hat), next_item), 'rel_mse': rel}
 
-    def loss(self, seq:torch.Tensor, len_seq:torch.Tensor, next:torch.Tensor) -> torch.Tensor:
+    def loss(self, seq:torch.Tensor, len_seq:torch.Tensor, next_item:torch.Tensor) -> torch.Tensor:
         "Training loss: denoising MSE + ce_weight * cross-entropy of the predicted x0."
-        lt = self.loss_terms(seq, len_seq, next)
+        lt = self.loss_terms(seq, len_seq, next_item)
         return lt['mse'] + self.cfg.ce_weight * lt['ce'] if self.cfg.ce_weight else lt['mse']
 
 # %% ../nbs/03d_dreamrec.ipynb #7350f6fd
@@ -167,8 +168,9 @@ def _generator(generator:torch.Generator|None, seed:int|None, device) -> torch.G
     if seed is not None: return torch.Generator(device=device).manual_seed(int(seed))
     return generator
 
+@patch
 @torch.no_grad()
-def _oracle_from_state(self:DreamRec,
+def oracle_from_state(self:DreamRec,
                        c:torch.Tensor,                  # (B, d) guidance vectors
                        w:float|None=None,               # guidance strength; None = cfg.w
                        generator:torch.Generator|None=None, # noise source (None: torch's global one)
@@ -196,8 +198,9 @@ def _oracle_from_state(self:DreamRec,
     if rescale: x = F.normalize(x, dim=-1) * self.item_emb.weight[:self.n_items].norm(dim=-1).mean()
     return x
 
+@patch
 @torch.no_grad()
-def _sample_oracle(self:DreamRec,
+def sample_oracle(self:DreamRec,
                    seq:torch.Tensor,                # (B, L) history ids
                    len_seq:torch.Tensor,            # (B,) history lengths
                    w:float|None=None,               # guidance strength; None = cfg.w
@@ -210,11 +213,10 @@ def _sample_oracle(self:DreamRec,
     return self.oracle_from_state(self.user_state(seq, len_seq), w=w, generator=generator, seed=seed, steps=steps,
                                   rescale=rescale)
 
-def _logits(self:DreamRec, u:torch.Tensor) -> torch.Tensor:
+@patch
+def logits(self:DreamRec, u:torch.Tensor) -> torch.Tensor:
     "Catalog scores (B, n_items): dot products with the oracle sampled (seed `cfg.sample_seed`) from guidance `u`."
     return self._dot(self.oracle_from_state(u, seed=self.cfg.sample_seed))
-
-DreamRec.oracle_from_state, DreamRec.sample_oracle, DreamRec.logits = _oracle_from_state, _sample_oracle, _logits
 
 # %% ../nbs/03d_dreamrec.ipynb #bd22be1e
 @torch.no_grad()
@@ -231,8 +233,8 @@ def guidance_sweep(model:DreamRec,   # a trained DreamRec
     from recinterpreter.metrics import rank_metrics
     was = model.training; model.eval()
     try:
-        seq, lens, nxt = data.tensors(split)
-        c = model.user_state(seq, lens)                                          # (N, d)
+        seq, len_seq, nxt = data.tensors(split)
+        c = model.user_state(seq, len_seq)                                          # (N, d)
         logpop = torch.log1p(torch.as_tensor(np.asarray(data.popularity), dtype=torch.float32))  # (n_items,)
         rows, top0 = [], None
         for w in ws:

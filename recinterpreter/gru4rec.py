@@ -23,7 +23,6 @@ class GRU4RecConfig(SeqRecConfig):
 class GRU4Rec(SeqRec):
     "GRU over item embeddings; a feed-forward output layer over the catalog."
     config_cls = GRU4RecConfig
-    train_defaults = dict(epochs=15, lr=1e-3, patience=5)  # best epochs measured on ml100k/steam: 3-15
     def __init__(self, n_items:int, cfg:GRU4RecConfig|dict|None=None):
         super().__init__(n_items, cfg)
         c = self.cfg

@@ -75,8 +75,8 @@ def scheme_states(scheme:str,     # 'recovery' or 'residual'
                   rec,            # a frozen SeqRec
                   seq:torch.Tensor, # (B, L) history ids
                   len_seq:torch.Tensor, # (B,) history lengths
-                  next:torch.Tensor|None=None, # (B,) the residual item (residual, unless `new_emb`)
-                  new_emb:torch.Tensor|None=None, # (B, d) an embedding to append instead of `next`'s (oracle)
+                  next_item:torch.Tensor|None=None, # (B,) the residual item (residual, unless `new_emb`)
+                  new_emb:torch.Tensor|None=None, # (B, d) an embedding to append instead of `next_item`'s (oracle)
                  ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     "The history states a scheme's prompt reads: `[(H (B, L, d), len (B,)), ...]`, one per splice point."
     if scheme not in SCHEMES: raise ValueError(f'scheme must be one of {SCHEMES}, got {scheme!r}')
@@ -84,16 +84,16 @@ def scheme_states(scheme:str,     # 'recovery' or 'residual'
     before = (rec.hidden_states(seq, len_seq), len_seq)                  # (B, L, d)
     if scheme == 'recovery': return [before]
     if new_emb is None:
-        if next is None: raise ValueError('the residual scheme needs `next` (item ids) or `new_emb`')
-        new_emb = rec.embed(next[:, None])[:, 0]                         # (B, d)
+        if next_item is None: raise ValueError('the residual scheme needs `next_item` (item ids) or `new_emb`')
+        new_emb = rec.embed(next_item[:, None])[:, 0]                       # (B, d)
     emb, len2 = rec.append(seq, len_seq, new_emb)                        # (B, L, d), (B,) never slides: there is room
     return [before, (rec.hidden_states_from_emb(emb, len2), len2)]
 
-def scheme_items(scheme:str, titles:list, seq, len_seq, next=None) -> list:
+def scheme_items(scheme:str, titles:list, seq, len_seq, next_item=None) -> list:
     "What each answer names: recovery a list of history titles (oldest first), residual one title."
     if scheme == 'recovery':
         return [[titles[i] for i in row[:n]] for row, n in zip(seq.tolist(), len_seq.tolist())]
-    return [titles[i] for i in next.tolist()]
+    return [titles[i] for i in next_item.tolist()]
 
 # %% ../nbs/06_prompts.ipynb #ec3f0446
 @dataclass

@@ -11,14 +11,15 @@ import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as 
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, cache_root, cache_key,
                                  save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings, artifact_lock)
+                                 code_fingerprint, module_of, stale_siblings, artifact_lock, optimizer_tensors,
+                                 load_optimizer, swap_in, check_loss, length_mask, last_state)
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
-__all__ = ['RECOMMENDERS', 'SeqRecConfig', 'length_mask', 'SeqRec', 'init_pop_bias', 'make_room', 'append_ids', 'residual_pair',
-           'random_batch', 'check_interface', 'register_recommender', 'recommender_class', 'make_recommender',
-           'Popular', 'ToyData', 'per_sample_metrics', 'evaluate', 'RecTrainConfig', 'fit', 'run_folder', 'rec_code',
-           'train_or_load', 'recommender_section', 'plot_learning_curves']
+__all__ = ['RECOMMENDERS', 'SeqRecConfig', 'SeqRec', 'init_pop_bias', 'make_room', 'append_ids', 'residual_pair', 'random_batch',
+           'check_interface', 'register_recommender', 'recommender_class', 'make_recommender', 'Popular', 'ToyData',
+           'per_sample_metrics', 'evaluate', 'RecTrainConfig', 'fit', 'run_folder', 'rec_code', 'train_or_load',
+           'recommender_section', 'plot_learning_curves']
 
 # %% ../nbs/03_recommender.ipynb #ad84fae1
 @dataclass
@@ -28,17 +29,11 @@ class SeqRecConfig(Config):
     L: int = 10           # window length (positions)
     dropout: float = 0.1  # dropout rate
 
-def length_mask(len_seq:torch.Tensor, # (B,) number of real items per row
-                L:int,                # window length
-               ) -> torch.Tensor:     # (B, L) bool, True at real positions
-    "True at positions `< len_seq`."
-    return torch.arange(L, device=len_seq.device)[None] < len_seq[:, None]
-
 class SeqRec(nn.Module):
     "Base class of sequential recommenders: item embeddings, per-position hidden states, full-catalog logits."
     config_cls = SeqRecConfig
     name = 'seqrec'
-    train_defaults: dict = {}  # RecTrainConfig overrides this model trains best with (see `train_or_load`)
+    train_defaults: dict = {}  # RecTrainConfig fields this model trains best with, where not the defaults
     @classmethod
     def data_defaults(cls, data) -> dict:
         "Config defaults that depend on the dataset (e.g. more dropout on sparse data); applied before user overrides."
@@ -84,7 +79,7 @@ class SeqRec(nn.Module):
     def user_state_from_emb(self, emb:torch.Tensor, len_seq:torch.Tensor) -> torch.Tensor:
         "The state at the last real position (B, d), from embeddings."
         H = self.hidden_states_from_emb(emb, len_seq)              # (B, L, d)
-        return H[torch.arange(len(H), device=H.device), len_seq - 1] # (B, d)
+        return last_state(H, len_seq)                               # (B, d)
     def user_state(self, seq:torch.Tensor, len_seq:torch.Tensor) -> torch.Tensor:
         "The state at the last real position (B, d)."
         self.check(seq, len_seq)
@@ -99,9 +94,9 @@ class SeqRec(nn.Module):
     def scores(self, seq:torch.Tensor, len_seq:torch.Tensor) -> torch.Tensor:
         "What evaluation ranks (B, n_items); default `forward`, generative models override."
         return self(seq, len_seq)
-    def loss(self, seq:torch.Tensor, len_seq:torch.Tensor, next:torch.Tensor) -> torch.Tensor:
-        "Training loss (scalar): cross-entropy of `next` over the full catalog."
-        return F.cross_entropy(self(seq, len_seq), next)
+    def loss(self, seq:torch.Tensor, len_seq:torch.Tensor, next_item:torch.Tensor) -> torch.Tensor:
+        "Training loss (scalar): cross-entropy of `next_item` over the full catalog."
+        return F.cross_entropy(self(seq, len_seq), next_item)
     def init_from_data(self, data):
         "Data-dependent initialisation, called by `fit` before the first epoch of a fresh run (default: nothing)."
 
@@ -112,12 +107,10 @@ class SeqRec(nn.Module):
         """History embeddings with `new_emb` written at position `len_seq` (oldest item dropped when full)
         and the new lengths."""
         self.check(seq, len_seq)
-        emb, L = self.embed(seq), seq.shape[1]                          # (B, L, d)
-        full = len_seq >= L
-        emb = torch.where(full[:, None, None], emb.roll(-1, dims=1), emb) # shift full rows left by one
-        pos = torch.where(full, L - 1, len_seq)
-        emb = emb.index_put((torch.arange(len(seq), device=seq.device), pos), new_emb.to(emb.dtype))
-        return emb, (len_seq + 1).clamp(max=L)
+        seq, len_seq = make_room(seq, len_seq, self.n_items)               # oldest item out where full
+        emb = self.embed(seq)                                              # (B, L, d)
+        emb = emb.index_put((torch.arange(len(seq), device=seq.device), len_seq), new_emb.to(emb.dtype))
+        return emb, len_seq + 1
 
     def n_trainable(self) -> int:
         "Number of trainable parameters."
@@ -170,9 +163,9 @@ def residual_pair(seq:torch.Tensor, len_seq:torch.Tensor, # (B, L), (B,) the his
 def random_batch(n_items:int, L:int, B:int=8, seed:int=0) -> tuple[torch.Tensor, torch.Tensor]:
     "A random right-padded batch `(seq (B, L), len_seq (B,))` with lengths 1..L (both ends included)."
     g = torch.Generator().manual_seed(seed)
-    lens = torch.randint(1, L + 1, (B,), generator=g); lens[0], lens[-1] = 1, L
+    len_seq = torch.randint(1, L + 1, (B,), generator=g); len_seq[0], len_seq[-1] = 1, L
     seq = torch.randint(0, n_items, (B, L), generator=g)
-    return torch.where(length_mask(lens, L), seq, n_items), lens
+    return torch.where(length_mask(len_seq, L), seq, n_items), len_seq
 
 @torch.no_grad()
 def check_interface(model:SeqRec, B:int=8, seed:int=0, atol:float=1e-5):
@@ -180,30 +173,30 @@ def check_interface(model:SeqRec, B:int=8, seed:int=0, atol:float=1e-5):
     was = model.training; model.eval()
     try:
         n, L, d = model.n_items, model.cfg.L, model.cfg.d
-        seq, lens = random_batch(n, L, B, seed)
-        m = length_mask(lens, L)
-        H = model.hidden_states(seq, lens)
+        seq, len_seq = random_batch(n, L, B, seed)
+        m = length_mask(len_seq, L)
+        H = model.hidden_states(seq, len_seq)
         assert H.shape == (B, L, d), f'hidden_states: expected {(B, L, d)}, got {tuple(H.shape)}'
         assert (H[~m] == 0).all(), 'hidden states at padded positions must be zero'
         other = torch.where(m, seq, torch.randint(0, n, seq.shape, generator=torch.Generator().manual_seed(seed + 1)))
-        H2 = model.hidden_states(other, lens)                          # same real ids, random padded ids
+        H2 = model.hidden_states(other, len_seq)                          # same real ids, random padded ids
         assert torch.allclose(H2[m], H[m], atol=atol), 'changing padded ids changed hidden states at real positions'
         emb = model.embed(seq)
         noise = torch.where(m[..., None], emb,
                             torch.randn(emb.shape, generator=torch.Generator().manual_seed(seed + 2)))
-        assert torch.allclose(model.hidden_states_from_emb(noise, lens)[m], H[m], atol=atol), (
+        assert torch.allclose(model.hidden_states_from_emb(noise, len_seq)[m], H[m], atol=atol), (
             'padded embeddings leaked into real positions')
-        u = model.user_state(seq, lens)
+        u = model.user_state(seq, len_seq)
         assert u.shape == (B, d), f'user_state: expected {(B, d)}, got {tuple(u.shape)}'
-        assert torch.allclose(u, H[torch.arange(B), lens - 1], atol=atol), (
+        assert torch.allclose(u, H[torch.arange(B), len_seq - 1], atol=atol), (
             'user_state differs from the state at len_seq-1')
-        y = model(seq, lens)
+        y = model(seq, len_seq)
         assert y.shape == (B, n), f'forward: expected {(B, n)}, got {tuple(y.shape)}'
-        assert torch.allclose(y, model(other, lens), atol=atol), 'changing padded ids changed the logits'
+        assert torch.allclose(y, model(other, len_seq), atol=atol), 'changing padded ids changed the logits'
         assert torch.allclose(y, model.logits(u), atol=atol), 'forward differs from logits(user_state)'
         new = torch.randint(0, n, (B,), generator=torch.Generator().manual_seed(seed + 3))
-        emb2, len2 = model.append(seq, lens, model.item_emb.weight[new])
-        seq2, _ = append_ids(seq, lens, new, n)
+        emb2, len2 = model.append(seq, len_seq, model.item_emb.weight[new])
+        seq2, _ = append_ids(seq, len_seq, new, n)
         assert torch.allclose(model.hidden_states_from_emb(emb2, len2), model.hidden_states(seq2, len2), atol=atol), (
             'append is inconsistent')
     finally: model.train(was)
@@ -266,13 +259,13 @@ class ToyData:
         self.name, self.n_items, self.L, self.titles = name, n_items, L, [f'item {i}' for i in range(n_items)]
         frames = []
         for n in (n_rows, n_rows // 8, n_rows // 8):
-            lens = g.integers(3, L + 1, size=n)
+            len_seq = g.integers(3, L + 1, size=n)
             walk = (g.integers(0, n_items, size=(n, 1)) + np.arange(L + 1)[None]) % n_items  # (n, L+1)
             jump = g.random((n, L + 1)) < noise
             walk = np.where(jump, g.integers(0, n_items, size=(n, L + 1)), walk)
-            nxt = walk[np.arange(n), lens]
-            seqs = np.where(np.arange(L)[None] < lens[:, None], walk[:, :L], n_items)
-            frames.append(pd.DataFrame({'seq': list(seqs), 'len_seq': lens, 'next': nxt}))
+            nxt = walk[np.arange(n), len_seq]
+            seqs = np.where(np.arange(L)[None] < len_seq[:, None], walk[:, :L], n_items)
+            frames.append(pd.DataFrame({'seq': list(seqs), 'len_seq': len_seq, 'next': nxt}))
         self.train, self.val, self.test = frames
     @property
     def pad_id(self): return self.n_items
@@ -293,11 +286,11 @@ def _device_of(model:nn.Module) -> torch.device:
 @torch.no_grad()
 def per_sample_metrics(model:nn.Module, data, split:str, ks=(10, 20), batch_size:int=1024) -> dict[str, np.ndarray]:
     "Per-sample `hr@K`/`ndcg@K` of `model.scores` on `split` (batched; model put in eval mode, then restored)."
-    seq, lens, nxt = data.tensors(split)
+    seq, len_seq, nxt = data.tensors(split)
     was, dev = model.training, _device_of(model)
     model.eval()
     try:
-        parts = [rank_metrics(model.scores(seq[i:i + batch_size].to(dev), lens[i:i + batch_size].to(dev)),
+        parts = [rank_metrics(model.scores(seq[i:i + batch_size].to(dev), len_seq[i:i + batch_size].to(dev)),
                               nxt[i:i + batch_size].to(dev), ks)
                  for i in range(0, len(seq), batch_size)]
     finally: model.train(was)
@@ -319,7 +312,7 @@ def evaluate(model:nn.Module,     # a SeqRec or Popular
 @dataclass
 class RecTrainConfig(Config):
     "How a recommender is trained."
-    epochs: int = 30             # maximum epochs
+    epochs: int = 15             # maximum epochs (best epochs measured on ml100k/steam: 3-15)
     batch_size: int = 256        # rows per step
     lr: float = 1e-3             # AdamW learning rate
     weight_decay: float = 0.0    # AdamW weight decay
@@ -328,29 +321,6 @@ class RecTrainConfig(Config):
     max_steps_per_epoch: int = 0 # cap on steps per epoch (0 = a full pass); for quick runs
     metric: str = 'ndcg@20'      # validation metric for early stopping and model selection
     eval_batch_size: int = 1024  # rows per evaluation batch
-
-def _opt_tensors(opt) -> tuple[dict, list]:
-    "Flatten an optimizer state into safetensors-able tensors + JSON-able param groups."
-    sd = opt.state_dict()
-    ts = {f'optim.{i}.{k}': (v if torch.is_tensor(v) else torch.tensor(v))
-          for i, st in sd['state'].items() for k, v in st.items()}
-    return ts, sd['param_groups']
-
-def _load_opt(opt, tensors:dict, groups:list):
-    state = {}
-    for k, v in tensors.items():
-        if k.startswith('optim.'):
-            _, i, name = k.split('.', 2); state.setdefault(int(i), {})[name] = v
-    groups = [{**g, 'betas': tuple(g['betas'])} if 'betas' in g else g for g in groups]
-    opt.load_state_dict({'state': state, 'param_groups': groups})
-
-def _swap_in(tmp:Path, dst:Path):
-    "Replace folder `dst` by `tmp` so that one complete version always exists (`dst` or `dst.old`)."
-    old = dst.with_name(dst.name + '.old')
-    if old.exists(): shutil.rmtree(old)
-    if dst.exists(): dst.rename(old)
-    tmp.rename(dst)
-    shutil.rmtree(old, ignore_errors=True)
 
 def _meta(model, data, tcfg, seed) -> dict:
     return dict(kind=model.name, dataset=data.name, n_items=data.n_items, seed=seed, train=tcfg.to_dict())
@@ -374,7 +344,7 @@ def fit(model:SeqRec,                 # the recommender (trained in place; ends 
         raise ValueError(f'model has L={model.cfg.L}, data has L={data.L}')
     ckpt_dir = Path(ckpt_dir) if ckpt_dir is not None else Path(tempfile.mkdtemp(prefix='fit-'))
     dev, vcol = _device_of(model), f'val_{tcfg.metric}'
-    seq, lens, nxt = data.tensors('train')
+    seq, len_seq, nxt = data.tensors('train')
     if len(seq) == 0: raise ValueError(f'{data.name}: the train split is empty')
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=tcfg.lr,
                             weight_decay=tcfg.weight_decay)
@@ -385,7 +355,7 @@ def fit(model:SeqRec,                 # the recommender (trained in place; ends 
     if last.exists():
         ts, info = load_checkpoint(last, **meta, **model.cfg.to_dict())
         model.load_state_dict({k[6:]: v for k, v in ts.items() if k.startswith('model.')})
-        _load_opt(opt, ts, info['meta']['param_groups'])
+        load_optimizer(opt, ts, info['meta']['param_groups'])
         st = info['meta']['state']
         log, best, bad, start = st['log'], st['best'], st['bad'], st['epoch']
     else: model.init_from_data(data)
@@ -402,10 +372,9 @@ def fit(model:SeqRec,                 # the recommender (trained in place; ends 
         model.train(); total = 0.0
         for i in range(steps):
             idx = perm[i * tcfg.batch_size:(i + 1) * tcfg.batch_size]
-            loss = model.loss(seq[idx].to(dev), lens[idx].to(dev), nxt[idx].to(dev))
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f'{model.name} on {data.name}: loss is {loss.item()} at epoch {epoch + 1}, '
-                                         f'step {i + 1}; lower lr (now {tcfg.lr}) or check the data')
+            loss = model.loss(seq[idx].to(dev), len_seq[idx].to(dev), nxt[idx].to(dev))
+            check_loss(float(loss.detach()), f'{model.name} on {data.name}, epoch {epoch + 1}, step {i + 1}',
+                       hint=f'lower lr (now {tcfg.lr}) or check the data')
             opt.zero_grad(set_to_none=True); loss.backward()
             if tcfg.grad_clip: nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
             opt.step(); total += loss.item()
@@ -419,11 +388,11 @@ def fit(model:SeqRec,                 # the recommender (trained in place; ends 
             save_checkpoint(ckpt_dir / 'best', model.state_dict(), model.cfg.to_dict(), **meta, epoch=epoch + 1,
                             **{vcol: val})
         else: bad += 1
-        ts, groups = _opt_tensors(opt)
+        ts, groups = optimizer_tensors(opt)
         tmp = Path(tempfile.mkdtemp(dir=ckpt_dir, prefix='.last-'))
         save_checkpoint(tmp, {**{f'model.{k}': v for k, v in model.state_dict().items()}, **ts}, model.cfg.to_dict(),
                         **meta, param_groups=groups, state={'log': log, 'best': best, 'bad': bad, 'epoch': epoch + 1})
-        _swap_in(tmp, ckpt_dir / 'last')
+        swap_in(tmp, ckpt_dir / 'last')
         done_now += 1
         bar.update(1); bar.set_postfix(loss=f'{total / steps:.3f}', val=f'{val:.4f}', best=f'{best:.4f}')
     bar.close()

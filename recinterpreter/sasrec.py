@@ -27,7 +27,6 @@ class SASRecConfig(SeqRecConfig):
 class SASRec(SeqRec):
     "Causal self-attention blocks with learned positions; shared input/output item embeddings."
     config_cls = SASRecConfig
-    train_defaults = dict(epochs=15, lr=1e-3, patience=5)  # best epochs measured on ml100k/steam: 3-15
     @classmethod
     def data_defaults(cls, data) -> dict:
         "The paper's dropout: 0.2 on dense data (MovieLens), 0.5 on sparse data (< 10 training rows per item)."

@@ -14,7 +14,8 @@ from accelerate.utils import broadcast_object_list
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, cache_root, cache_key, save_json, load_json,
                                  save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings, artifact_lock)
+                                 code_fingerprint, module_of, stale_siblings, artifact_lock, optimizer_tensors,
+                                 load_optimizer, check_loss, TrainingDiverged, last_state)
 from .llm import embed_dim, llm_identity, count_trainable
 from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_adapter, rec_identity,
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
@@ -24,9 +25,8 @@ from .recommender import residual_pair
 
 # %% auto #0
 __all__ = ['ATTN_MODES', 'TrainConfig', 'cpu_has_bf16', 'autocast_dtype', 'lr_factor', 'attn_for', 'training_llm', 'Examples',
-           'schedule', 'scheme_adapter_cfg', 'warm_start', 'Reader', 'TrainingDiverged', 'TrainingInterrupted',
-           'validation_loss', 'train_adapter', 'adapter_code', 'adapter_folder', 'train_or_load_adapter', 'plot_loss',
-           'plot_losses']
+           'schedule', 'scheme_adapter_cfg', 'warm_start', 'Reader', 'TrainingInterrupted', 'validation_loss',
+           'train_adapter', 'adapter_code', 'adapter_folder', 'train_or_load_adapter', 'plot_loss', 'plot_losses']
 
 # %% ../nbs/07_train.ipynb #a15539a5
 @dataclass
@@ -114,19 +114,18 @@ class Examples:
     "Precomputed scheme states and answer items for a set of rows of one split."
     def __init__(self, scheme:str, rec, data, split:str, rows:torch.Tensor|None=None, # row indices (None: all)
                  chunk:int=2048, device=None):
-        seq, lens, nxt = data.tensors(split)
-        if rows is not None: seq, lens, nxt = seq[rows], lens[rows], nxt[rows]
+        seq, len_seq, nxt = data.tensors(split)
+        if rows is not None: seq, len_seq, nxt = seq[rows], len_seq[rows], nxt[rows]
         dev = device or next(rec.parameters()).device
-        parts = [scheme_states(scheme, rec, seq[i:i+chunk].to(dev), lens[i:i+chunk].to(dev), nxt[i:i+chunk].to(dev))
+        parts = [scheme_states(scheme, rec, seq[i:i+chunk].to(dev), len_seq[i:i+chunk].to(dev), nxt[i:i+chunk].to(dev))
                  for i in range(0, len(seq), chunk)]
         self.states = [(torch.cat([p[j][0] for p in parts]), torch.cat([p[j][1] for p in parts]))
                        for j in range(len(parts[0]))]                        # [(H (N, L, d), len (N,)), ...]
-        self.items = scheme_items(scheme, data.titles, seq, lens, nxt)
+        self.items = scheme_items(scheme, data.titles, seq, len_seq, nxt)
         # residual: the windows of the faithful pair
-        if scheme == 'residual': self.windows = [w for w, _ in residual_pair(seq, lens, nxt, data.n_items)]
+        if scheme == 'residual': self.windows = [w for w, _ in residual_pair(seq, len_seq, nxt, data.n_items)]
         else: self.windows = [seq]                                            # the item ids each state encodes (N, L)
-        ar = torch.arange(len(seq))
-        self.last = [w[ar, (l.cpu() - 1).clamp(min=0)] for w, (_, l) in zip(self.windows, self.states)]  # newest items
+        self.last = [last_state(w, l.cpu()) for w, (_, l) in zip(self.windows, self.states)]  # newest items
         self.n = len(seq)
     def batch(self, idx:torch.Tensor, device=None) -> tuple[list, list]:
         "States and items of rows `idx` (positions in this set)."
@@ -187,23 +186,6 @@ class Reader(nn.Module):
             return spliced_loss(self.llm, b, share_prefix=self.share_prefix)
 
 # %% ../nbs/07_train.ipynb #ecc9180c
-def _opt_state(opt) -> tuple[dict, dict]:
-    "AdamW state as flat tensors plus the JSON-able rest."
-    sd = opt.state_dict(); ts = {}
-    for pid, st in sd['state'].items():
-        for k, v in st.items(): ts[f'opt.{pid}.{k}'] = v if torch.is_tensor(v) else torch.tensor(v)
-    return ts, {'param_groups': sd['param_groups']}
-
-def _load_opt(opt, ts:dict, meta:dict):
-    state = {}
-    for k, v in ts.items():
-        if k.startswith('opt.'):
-            _, pid, name = k.split('.', 2); state.setdefault(int(pid), {})[name] = v
-    opt.load_state_dict({'state': state, 'param_groups': meta['param_groups']})
-
-class TrainingDiverged(RuntimeError):
-    "The training loss became NaN/inf or exploded."
-
 class TrainingInterrupted(RuntimeError):
     "Training stopped early on purpose (`stop_after`), as if killed; rerun to resume."
 
@@ -220,6 +202,148 @@ def validation_loss(reader:Reader, ex:Examples, batch_size:int=32) -> float:
         loss, k = reader(st, items, 'test'); tot += float(loss) * k; n += k
     return tot / max(n, 1)
 
+def _new_adapter(acfg:AdapterConfig, rec, data, llm, tok, dev) -> Adapter:
+    "A freshly initialised adapter for `rec`'s states, with what its kind reads from the LLM (tokens, titles)."
+    adapter = build_adapter(acfg, rec.item_emb.weight.shape[1], rec.cfg.L, embed_dim(llm), llm=llm).to(dev)
+    if adapter.kind == 'vocab':  # mix the tokens of the catalog's titles (or all the LLM's tokens)
+        T = title_token_ids(tok, data.titles, adapter.k)
+        adapter.set_vocab(llm, None if acfg.vocab == 'all' else torch.unique(T[T >= 0]))
+    if adapter.kind == 'catalog': adapter.set_titles(llm, catalog_token_ids(tok, data.titles, adapter.k))
+    return adapter
+
+def _attach_lora(adapter:Adapter, llm, name:str):
+    "Give `adapter` its own LoRA weights in `llm`, named `name` (with `_1`, `_2`, ... when taken)."
+    base, k = name, 1
+    while name in lora_names(llm): name, k = f'{base}_{k}', k + 1
+    adapter.attach(llm, name)
+
+def _step_rows(n_train:int, tcfg:TrainConfig, seed:int, world:int, rank:int) -> tuple[torch.Tensor, torch.Tensor]:
+    "The distinct train rows this process sees, and each step's rows as positions among them `(steps, B)`."
+    B = tcfg.batch_size
+    order = schedule(n_train, tcfg.steps * world * B, seed).view(tcfg.steps, world, B)[:, rank]  # (steps, B)
+    rows, inv = order.flatten().unique(return_inverse=True)
+    return rows, inv.view(tcfg.steps, B)
+
+def _optimizer(adapter:Adapter, llm, tcfg:TrainConfig, n_lora:int):
+    "AdamW over the adapter (and its LoRA weights, at `lora_lr`) with the warm-up/decay schedule: `(opt, sched)`."
+    groups = [{'params': list(adapter.parameters()), 'lr': tcfg.lr}]
+    if n_lora: groups.append({'params': lora_parameters(llm, adapter.lora_name), 'lr': tcfg.lora_lr or tcfg.lr})
+    opt = torch.optim.AdamW(groups, weight_decay=tcfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tcfg))
+
+# %% ../nbs/07_train.ipynb #f0876170
+class _LMLoop:
+    "The LM steps of one adapter run as named steps (RecBole-style): resume, validate, snapshot, checkpoint, step."
+    def __init__(self, scheme:str, adapter:Adapter, reader:Reader, ex:Examples, vex:Examples|None, inv:torch.Tensor,
+                 tcfg:TrainConfig, seed:int, acc, ckpt_dir:Path|None, settings:dict, snapshots:tuple=()):
+        self.scheme, self.adapter, self.reader, self.llm, self.ex, self.vex, self.inv = (
+            scheme, adapter, reader, reader.llm, ex, vex, inv)
+        self.tcfg, self.seed, self.acc, self.main, self.ckpt_dir = tcfg, seed, acc, acc.is_main_process, ckpt_dir
+        self.settings, self.snapshots = settings, snapshots
+        self.resume_dir = ckpt_dir/'resume' if ckpt_dir else None
+        self.start, self.log, self.tokens, self.train_s, self.cpu_s = 0, [], 0, 0.0, 0.0
+
+    def weights(self) -> dict:
+        "What training changes: the adapter's weights and its LoRA weights."
+        ts = {f'adapter.{k}': v for k, v in self.adapter.state_dict().items()}
+        if self.adapter.lora_name: ts.update({f'lora.{n}': p for n, p in _named_lora(self.llm, self.adapter.lora_name)})
+        return ts
+
+    def resume(self, opt, sched, progress:bool=True):
+        "Continue from the last resumable checkpoint, if one exists for these settings."
+        if not (self.resume_dir and (self.resume_dir/'config.json').exists()): return
+        ts, info = load_checkpoint(self.resume_dir, settings=self.settings); m = info['meta']
+        self.adapter.load_state_dict({k[8:]: v for k, v in ts.items() if k.startswith('adapter.')})
+        if self.adapter.lora_name:
+            lp = dict(_named_lora(self.llm, self.adapter.lora_name))
+            with torch.no_grad():
+                for k, v in ts.items():
+                    if k.startswith('lora.'): lp[k[5:]].copy_(v)
+        load_optimizer(opt, ts, m['param_groups']); sched.last_epoch = m['step']
+        for g, lr in zip(opt.param_groups, m['lrs']): g['lr'] = lr
+        self.start, self.log, self.tokens, self.train_s = m['step'], m['log'], m['tokens'], m['train_s']
+        if self.main and progress: print(f'resuming {self.scheme} adapter training at step {self.start}')
+
+    def validate(self, step:int):
+        "Log the validation loss (main process)."
+        if not self.main: return
+        self.adapter.eval(); v = validation_loss(self.acc.unwrap_model(self.model), self.vex); self.adapter.train()
+        self.log.append([step, 'val', v, self.opt.param_groups[0]['lr'], self.tokens, self.train_s])
+
+    def checkpoint(self, step:int):
+        "Save the resumable state: weights, optimizer, schedule, log."
+        if self.main and self.resume_dir is not None:
+            ots, groups = optimizer_tensors(self.opt)
+            save_checkpoint(self.resume_dir, {**self.weights(), **ots}, {}, settings=self.settings, step=step,
+                            log=self.log, tokens=self.tokens, train_s=self.train_s,
+                            lrs=[g['lr'] for g in self.opt.param_groups], param_groups=groups)
+        self.acc.wait_for_everyone()
+
+    def snapshot(self, step:int):
+        "Keep the weights of a step listed in `snapshots` (learning curves)."
+        if self.main and self.ckpt_dir is not None and step in self.snapshots:
+            save_checkpoint(self.ckpt_dir/'snapshots'/f'step-{step:06d}', self.weights(), self.settings['adapter'],
+                            settings=self.settings, step=step)
+
+    def step(self, step:int) -> float:
+        "One AdamW step on the batch of `step` (one training phrasing drawn by the seed); returns the loss."
+        t, c, tcfg, opt = time.perf_counter(), time.process_time(), self.tcfg, self.opt
+        st, items = self.ex.batch(self.inv[step], self.acc.device)
+        which = random.Random(self.seed * 1_000_003 + step).randrange(self.reader.pb.n_phrasings)
+        loss, n_tok = self.model(st, items, which)
+        lv = float(self.acc.reduce(loss.detach(), 'mean'))
+        check_loss(lv, f'{self.scheme} adapter training, step {step}', tcfg.max_loss,
+                   f'lr {opt.param_groups[0]["lr"]:.2e}. Lower lr, or check the inputs.')
+        self.acc.backward(loss)
+        if tcfg.grad_clip: self.acc.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], tcfg.grad_clip)
+        opt.step(); self.sched.step(); opt.zero_grad(set_to_none=True)
+        self.train_s += time.perf_counter() - t; self.cpu_s += time.process_time() - c
+        self.tokens += n_tok * self.acc.num_processes
+        self.log.append([step + 1, 'train', lv, opt.param_groups[0]['lr'], self.tokens, self.train_s])
+        return lv
+
+    def run(self, opt, sched, warm, progress:bool=True, stop_after:int|None=None):
+        "Resume or warm-start, then the LM steps with validation, snapshots and checkpoints on their schedules."
+        self.resume(opt, sched, progress)
+        self.model, self.opt = self.acc.prepare(self.reader, opt); self.sched = sched
+        tcfg = self.tcfg
+        if self.start == 0:
+            w = warm()
+            if w: self.log.append([0, 'warm', w[-1], tcfg.warm_lr, 0, 0.0])
+            self.validate(0); self.snapshot(0)
+        self.adapter.train()
+        bar = tqdm(range(self.start, tcfg.steps), desc=f'{self.scheme} adapter', initial=self.start, total=tcfg.steps,
+                   disable=not (self.main and progress), mininterval=2)
+        for step in bar:
+            bar.set_postfix(loss=f'{self.step(step):.3f}', refresh=False)
+            done = step + 1
+            self.snapshot(done)
+            if tcfg.val_every and done % tcfg.val_every == 0 and done < tcfg.steps: self.validate(done)
+            if tcfg.ckpt_every and done % tcfg.ckpt_every == 0 and done < tcfg.steps: self.checkpoint(done)
+            if stop_after is not None and done >= stop_after and done < tcfg.steps:
+                bar.close(); raise TrainingInterrupted(f'stopped after step {done} (stop_after); rerun to resume')
+        self.validate(tcfg.steps)
+
+    def info(self, t_start:float, precompute_s:float, attn:str, n_ad:int, n_lora:int) -> dict:
+        "The run's summary: losses first and last, timings, throughput, what trained, the configs and the log."
+        tcfg, world = self.tcfg, self.acc.num_processes
+        log = broadcast_object_list([self.log])[0] if world > 1 else self.log  # every rank: the main process's log
+        df = _log_frame(log); tr, va = df[df.split == 'train'], df[df.split == 'val']
+        k = max(1, min(10, len(tr) // 10))
+        return dict(scheme=self.scheme, steps=tcfg.steps,
+                    first_loss=float(va.loss.iloc[0]), last_loss=float(va.loss.iloc[-1]),
+                    first_train_loss=float(tr.loss.iloc[:k].mean()), last_train_loss=float(tr.loss.iloc[-k:].mean()),
+                    train_s=round(self.train_s, 2), total_s=round(time.perf_counter() - t_start, 2),
+                    precompute_s=round(precompute_s, 2),
+                    target_tokens_per_s=round(self.tokens / max(self.train_s, 1e-9), 1),
+                    steps_per_s=round(tcfg.steps / max(self.train_s, 1e-9), 3),
+                    cpu_s_per_step=round(self.cpu_s / max(tcfg.steps - self.start, 1), 3),
+                    trainable=dict(adapter=n_ad, lora=n_lora),
+                    autocast=str(self.reader.amp).replace('torch.', '') if self.reader.amp else 'off',
+                    attn=attn or self.llm.config._attn_implementation, world=world,
+                    adapter_config=self.settings['adapter'], train_config=tcfg.to_dict(), seed=self.seed, log=df)
+
+# %% ../nbs/07_train.ipynb #801bb52f
 def train_adapter(scheme:str,              # 'recovery' or 'residual'
                   rec,                     # a frozen SeqRec
                   data,                    # a SeqData (train rows train, val rows validate)
@@ -241,138 +365,42 @@ def train_adapter(scheme:str,              # 'recovery' or 'residual'
     if count_trainable(rec) or count_trainable(llm):
         raise ValueError(f'recommender and LLM must be frozen; trainable: rec {count_trainable(rec)}, '
                          f'llm {count_trainable(llm)}')
-    attn = attn_for(tcfg.attn, next(llm.parameters()).device)
-    t_start = time.perf_counter()
+    attn, t_start = attn_for(tcfg.attn, next(llm.parameters()).device), time.perf_counter()
     acc = Accelerator(cpu=next(llm.parameters()).device.type == 'cpu')
-    dev, main = acc.device, acc.is_main_process
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
     seed_everything(seed)
-    # the adapter and its LoRA weights
-    d, L = rec.item_emb.weight.shape[1], rec.cfg.L
-    adapter = build_adapter(acfg, d, L, embed_dim(llm), llm=llm).to(dev)
-    if adapter.kind == 'vocab':  # mix the tokens of the catalog's titles (or all the LLM's tokens)
-        T = title_token_ids(tok, data.titles, adapter.k)
-        adapter.set_vocab(llm, None if acfg.vocab == 'all' else torch.unique(T[T >= 0]))
-    if adapter.kind == 'catalog': adapter.set_titles(llm, catalog_token_ids(tok, data.titles, adapter.k))
-    if acfg.lora_r > 0:
-        name = lora_name or (ckpt_dir.name if ckpt_dir else f'lora_{scheme}')
-        base, k = name, 1
-        while name in lora_names(llm): name, k = f'{base}_{k}', k + 1
-        adapter.attach(llm, name)
+    adapter = _new_adapter(acfg, rec, data, llm, tok, acc.device)
+    if acfg.lora_r > 0: _attach_lora(adapter, llm, lora_name or (ckpt_dir.name if ckpt_dir else f'lora_{scheme}'))
     try:
         adapter.activate(llm, trainable=True)
         n_ad = count_trainable(adapter)
         n_lora = sum(p.numel() for p in lora_parameters(llm, adapter.lora_name)) if adapter.lora_name else 0
         assert count_trainable(llm) == n_lora and count_trainable(rec) == 0, (
             'only the adapter and its LoRA weights may train')
-        # rows and their frozen states
-        world, rank, B = acc.num_processes, acc.process_index, tcfg.batch_size
-        n_train = len(data.train)
-        order = schedule(n_train, tcfg.steps * world * B, seed).view(tcfg.steps, world, B)[:, rank]  # (steps, B)
-        rows, inv = order.flatten().unique(return_inverse=True)
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()   # rows and their frozen states, computed once
+        rows, inv = _step_rows(len(data.train), tcfg, seed, acc.num_processes, acc.process_index)
         ex = Examples(scheme, rec, data, 'train', rows)
         vrows = torch.arange(len(data.val) if tcfg.val_rows == 0 else min(tcfg.val_rows, len(data.val)))
-        vex = Examples(scheme, rec, data, 'val', vrows) if main else None
+        vex = Examples(scheme, rec, data, 'val', vrows) if acc.is_main_process else None
         precompute_s = time.perf_counter() - t0
-        inv = inv.view(tcfg.steps, B)
         pb = PromptBuilder(tok, scheme, getattr(data, 'item_noun', 'movie'), getattr(data, 'verb', 'watched'),
                            tcfg.max_txt_len)
-        reader = Reader(adapter, llm, pb, autocast_dtype(tcfg.autocast, dev), tcfg.share_prefix)
-        groups = [{'params': list(adapter.parameters()), 'lr': tcfg.lr}]
-        if n_lora: groups.append({'params': lora_parameters(llm, adapter.lora_name), 'lr': tcfg.lora_lr or tcfg.lr})
-        opt = torch.optim.AdamW(groups, weight_decay=tcfg.weight_decay)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tcfg))
-        # resume
-        settings = dict(scheme=scheme, adapter=acfg.to_dict(), train=tcfg.to_dict(), seed=seed, world=world,
-                        llm=llm_identity(llm), recommender=rec_identity(rec), dataset=getattr(data, 'name', '?'))
-        start, log, tokens, train_s, cpu_s = 0, [], 0, 0.0, 0.0
-        resume = ckpt_dir/'resume' if ckpt_dir else None
-        if resume and (resume/'config.json').exists():
-            ts, info = load_checkpoint(resume, settings=settings)
-            adapter.load_state_dict({k[8:]: v for k, v in ts.items() if k.startswith('adapter.')})
-            if n_lora:
-                lp = dict(_named_lora(llm, adapter.lora_name))
-                with torch.no_grad():
-                    for k, v in ts.items():
-                        if k.startswith('lora.'): lp[k[5:]].copy_(v)
-            _load_opt(opt, ts, info['meta']); sched.last_epoch = info['meta']['step']
-            for g, lr in zip(opt.param_groups, info['meta']['lrs']): g['lr'] = lr
-            start, log, tokens, train_s = (info['meta']['step'], info['meta']['log'], info['meta']['tokens'],
-                                           info['meta']['train_s'])
-            if main and progress: print(f'resuming {scheme} adapter training at step {start}')
-        model, opt = acc.prepare(reader, opt)
-        def validate(step):
-            if main:
-                adapter.eval(); v = validation_loss(acc.unwrap_model(model), vex); adapter.train()
-                log.append([step, 'val', v, opt.param_groups[0]['lr'], tokens, train_s])
-        def checkpoint(step):
-            if main and resume is not None:
-                ts = {f'adapter.{k}': v for k, v in adapter.state_dict().items()}
-                if n_lora: ts.update({f'lora.{n}': p for n, p in _named_lora(llm, adapter.lora_name)})
-                ots, ometa = _opt_state(opt); ts.update(ots)
-                save_checkpoint(resume, ts, {}, settings=settings, step=step, log=log, tokens=tokens, train_s=train_s,
-                                lrs=[g['lr'] for g in opt.param_groups], **ometa)
-            acc.wait_for_everyone()
-        def snapshot(step):
-            if main and ckpt_dir is not None and step in snapshots:
-                ts = {f'adapter.{k}': v for k, v in adapter.state_dict().items()}
-                if n_lora: ts.update({f'lora.{n}': p for n, p in _named_lora(llm, adapter.lora_name)})
-                save_checkpoint(ckpt_dir/'snapshots'/f'step-{step:06d}', ts, acfg.to_dict(), settings=settings,
-                                step=step)
+        reader = Reader(adapter, llm, pb, autocast_dtype(tcfg.autocast, acc.device), tcfg.share_prefix)
+        opt, sched = _optimizer(adapter, llm, tcfg, n_lora)
+        settings = dict(scheme=scheme, adapter=acfg.to_dict(), train=tcfg.to_dict(), seed=seed,
+                        world=acc.num_processes, llm=llm_identity(llm), recommender=rec_identity(rec),
+                        dataset=getattr(data, 'name', '?'))
+        loop = _LMLoop(scheme, adapter, reader, ex, vex, inv, tcfg, seed, acc, ckpt_dir, settings, snapshots)
+        def warm(): return warm_start(adapter, scheme, rec, data, llm, tok, tcfg, seed) if tcfg.warm_steps else []
         with training_llm(llm, reader.amp, attn):  # frozen weights in bf16 once; eager attention on CPU
-            if start == 0:
-                warm = warm_start(adapter, scheme, rec, data, llm, tok, tcfg, seed) if tcfg.warm_steps else []
-                if warm: log.append([0, 'warm', warm[-1], tcfg.warm_lr, 0, 0.0])
-                validate(0); snapshot(0)
-            adapter.train()
-            bar = tqdm(range(start, tcfg.steps), desc=f'{scheme} adapter', disable=not (main and progress),
-                       initial=start, total=tcfg.steps, mininterval=2)
-            for step in bar:
-                t, c = time.perf_counter(), time.process_time()
-                st, items = ex.batch(inv[step], dev)
-                which = random.Random(seed * 1_000_003 + step).randrange(pb.n_phrasings)
-                loss, n_tok = model(st, items, which)
-                lv = float(acc.reduce(loss.detach(), 'mean'))
-                if not math.isfinite(lv) or lv > tcfg.max_loss:
-                    raise TrainingDiverged(
-                        f'{scheme} adapter training stopped at step {step}: loss {lv} '
-                        f'({"not finite" if not math.isfinite(lv) else f"above max_loss={tcfg.max_loss}"}); '
-                        f'lr {opt.param_groups[0]["lr"]:.2e}. Lower lr, or check the inputs.')
-                acc.backward(loss)
-                if tcfg.grad_clip:
-                    acc.clip_grad_norm_([p for g in opt.param_groups for p in g['params']], tcfg.grad_clip)
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                train_s += time.perf_counter() - t; cpu_s += time.process_time() - c; tokens += n_tok * world
-                log.append([step + 1, 'train', lv, opt.param_groups[0]['lr'], tokens, train_s])
-                bar.set_postfix(loss=f'{lv:.3f}', refresh=False)
-                done = step + 1
-                snapshot(done)
-                if tcfg.val_every and done % tcfg.val_every == 0 and done < tcfg.steps: validate(done)
-                if tcfg.ckpt_every and done % tcfg.ckpt_every == 0 and done < tcfg.steps: checkpoint(done)
-                if stop_after is not None and done >= stop_after and done < tcfg.steps:
-                    bar.close(); raise TrainingInterrupted(f'stopped after step {done} (stop_after); rerun to resume')
-            validate(tcfg.steps)
-        if world > 1: log = broadcast_object_list([log])[0]  # every rank returns the main process's log
+            loop.run(opt, sched, warm, progress, stop_after)
+        info = loop.info(t_start, precompute_s, attn, n_ad, n_lora)
         adapter.eval().requires_grad_(False); set_active_lora(llm, None)
-        df = _log_frame(log); tr, va = df[df.split == 'train'], df[df.split == 'val']
-        k = max(1, min(10, len(tr) // 10))
-        info = dict(scheme=scheme, steps=tcfg.steps,
-                    first_loss=float(va.loss.iloc[0]), last_loss=float(va.loss.iloc[-1]),
-                    first_train_loss=float(tr.loss.iloc[:k].mean()), last_train_loss=float(tr.loss.iloc[-k:].mean()),
-                    train_s=round(train_s, 2), total_s=round(time.perf_counter() - t_start, 2),
-                    precompute_s=round(precompute_s, 2), target_tokens_per_s=round(tokens / max(train_s, 1e-9), 1),
-                    steps_per_s=round(tcfg.steps / max(train_s, 1e-9), 3),
-                    cpu_s_per_step=round(cpu_s / max(tcfg.steps - start, 1), 3),
-                    trainable=dict(adapter=n_ad, lora=n_lora),
-                    autocast=str(reader.amp).replace('torch.', '') if reader.amp else 'off',
-                    attn=attn or llm.config._attn_implementation, world=world,
-                    adapter_config=acfg.to_dict(), train_config=tcfg.to_dict(), seed=seed, log=df)
-        if ckpt_dir is not None and main:
+        if ckpt_dir is not None and acc.is_main_process:
             save_adapter(ckpt_dir/'adapter', adapter, llm, rec, scheme=scheme, dataset=getattr(data, 'name', '?'))
             save_json({k: v for k, v in info.items() if k != 'log'}, ckpt_dir/'info.json')
-            df.to_csv(ckpt_dir/'log.csv', index=False)
-            if resume.exists(): shutil.rmtree(resume)
+            info['log'].to_csv(ckpt_dir/'log.csv', index=False)
+            if loop.resume_dir.exists(): shutil.rmtree(loop.resume_dir)
         acc.wait_for_everyone()
         return adapter, info
     except BaseException:  # stopped, diverged or killed: leave the LLM frozen and without half-trained LoRA

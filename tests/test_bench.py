@@ -47,3 +47,25 @@ def test_eval_speed_smoke(data_root, tmp_path):
     assert out['generate_rows'] == 5 and out['generate_same_texts'] == 5
     assert 0 < out['shared_tokens'] < out['prompt_tokens']     # the residual prompt's preamble, before the first soft token
     assert out['judge_ratio'] > 0 and out['generate_ratio'] > 0
+
+def test_make_train_time_summary(tmp_path):
+    "bench/make_train_time.py reads /usr/bin/time -v's report and the clone's MANIFEST into the figures it prints."
+    mt = _load('make_train_time')
+    tv = ('\tCommand being timed: "make train DATASET=ml100k JOBS=2"\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:25:11.43\n'
+          '\tMaximum resident set size (kbytes): 6041600\n\tExit status: 0\n')
+    assert mt.time_v_fields(tv) == {'wall_s': 5111.4, 'peak_rss_mb': 5900.0, 'exit_status': 0}
+    assert mt.time_v_fields('\tElapsed (wall clock) time (h:mm:ss or m:ss): 2:03.5\n')['wall_s'] == 123.5
+    assert mt.time_v_fields('') == {'wall_s': None, 'peak_rss_mb': None, 'exit_status': None}
+    work = tmp_path/'w'; (work/'repo'/'checkpoints'/'ml100k').mkdir(parents=True)
+    (work/'time-v.txt').write_text(tv)
+    shipped = json.loads((BENCH.parent/'checkpoints'/'ml100k'/'MANIFEST.json').read_text())['runs']
+    one = next(k for k, v in shipped.items() if v['kind'] == 'recommender')
+    made = {'runs': {one: {'kind': 'recommender'}, 'checkpoints/ml100k/recommenders/x-000000000000': {'kind': 'recommender'},
+                     'checkpoints/ml100k/adapters/residual/y-000000000000': {'kind': 'adapter'}},
+            'timing': {'last_run_recommenders_s': 165.04, 'last_run_decoders_s': 601.0, 'last_run_adapters_s': 4243.0,
+                       'last_run_total_s': 5010.0}}
+    (work/'repo'/'checkpoints'/'ml100k'/'MANIFEST.json').write_text(json.dumps(made))
+    res = mt.summarise(work, 'ml100k')
+    assert res['wall_s'] == 5111.4 and res['recommenders_s'] == 165.0 and res['make_train_total_s'] == 5010.0
+    assert res['install_and_overhead_s'] == 101.4
+    assert res['runs'] == {'recommender': {'made': 2, 'same_key': 1}, 'adapter': {'made': 1, 'same_key': 0}}
