@@ -17,8 +17,8 @@ __all__ = ['IN_TEST', 'CODE_ALIASES', 'project_root', 'data_root', 'cache_root',
            'atomic_write', 'save_json', 'load_json', 'cache_key', 'to_numpy', 'rows_fingerprint', 'module_fingerprint',
            'code_aliases', 'code_fingerprint', 'module_of', 'CheckpointMismatch', 'save_checkpoint', 'load_checkpoint',
            'shipped_root', 'shipped_twin', 'from_shipped', 'repo_relative', 'stale_siblings', 'artifact_lock', 'ship',
-           'length_mask', 'last_state', 'optimizer_tensors', 'load_optimizer', 'swap_in', 'TrainingDiverged',
-           'check_loss']
+           'load_or_train', 'length_mask', 'last_state', 'optimizer_tensors', 'load_optimizer', 'swap_in',
+           'TrainingDiverged', 'check_loss']
 
 # %% ../nbs/00_core.ipynb #1de832ab
 def project_root() -> Path|None:
@@ -343,6 +343,30 @@ def ship(folder:str|Path,  # a finished cache run folder
     if twin.exists(): shutil.rmtree(twin)
     os.replace(tmp, twin)
     return twin
+
+# %% ../nbs/00_core.ipynb #8112e758
+def load_or_train(folder:str|Path,    # the run's cache folder (its name holds the key)
+                  what:str,           # how messages name it ('sasrec on ml100k')
+                  need:tuple,         # the files of a finished run
+                  load,               # folder -> (obj, info) of a finished run
+                  train,              # folder -> (obj, info), trains and saves (info.json written last)
+                  code:dict,          # the code fingerprints the run needs (for the stale reasons)
+                  data_fp:str|None=None, # the data fingerprint it needs
+                  force:bool=False,   # retrain even when a finished run exists
+                 ) -> tuple:          # (obj, info) with info['source']
+    "Load the finished run in `folder` (cache, else its shipped twin) or train it, under the run's lock."
+    folder = Path(folder)
+    with artifact_lock(folder, what):
+        if force and folder.exists(): shutil.rmtree(folder)
+        twin = None if force else from_shipped(folder, need=need)
+        if all((folder/f).exists() for f in need):
+            obj, info = load(folder)
+            info['source'] = f'shipped: {repo_relative(twin)}' if twin else 'cache'
+            return obj, info
+        stale = [] if force else stale_siblings(folder, code, data_fp)
+        obj, info = train(folder)
+        info['source'] = 'trained now' + ''.join(f' ({s})' for s in stale[:1])
+        return obj, info
 
 # %% ../nbs/00_core.ipynb #be8f4657
 def length_mask(len_seq:torch.Tensor, # (B,) number of real items per row

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (Config, cache_root, cache_key, seed_everything, save_json, load_json, code_fingerprint,
-                                 rows_fingerprint, module_fingerprint, artifact_lock, from_shipped, repo_relative,
-                                 stale_siblings, save_checkpoint, load_checkpoint)
+                                 rows_fingerprint, module_fingerprint, save_checkpoint, load_checkpoint, load_or_train)
 from .prompts import SCHEMES, scheme_states
 
 # %% auto #0
@@ -157,16 +156,10 @@ def train_or_load_decoder(task:str, kind:str, rec, rec_name:str, data, # as `fit
     if not cache:
         t0 = time.perf_counter(); dec, log = fit_decoder(kind, task, rec, data, cfg)
         return dec, {'log': log, 'train_s': time.perf_counter() - t0, 'source': 'trained now', 'folder': None}
-    folder = decoder_folder(task, kind, rec, rec_name, data, cfg)
-    with artifact_lock(folder, f'the {task} {kind} decoder of {rec_name}'):
-        if force and folder.exists(): shutil.rmtree(folder)
-        twin = None if force else from_shipped(folder, need=DECODER_FILES)
-        if all((folder/f).exists() for f in DECODER_FILES):
-            info = load_json(folder/'info.json')
-            info.update(log=pd.read_csv(folder/'log.csv'), folder=str(folder),
-                        source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
-            return _load_decoder(folder, kind, task, rec, data, cfg), info
-        stale = [] if force else stale_siblings(folder, decoder_code(), getattr(data, 'fingerprint', None))
+    def load(folder):
+        info = {**load_json(folder/'info.json'), 'log': pd.read_csv(folder/'log.csv'), 'folder': str(folder)}
+        return _load_decoder(folder, kind, task, rec, data, cfg), info
+    def train(folder):
         t0 = time.perf_counter(); dec, log = fit_decoder(kind, task, rec, data, cfg)
         sd = {k: v for k, v in dec.state_dict().items() if k != 'item_emb'}    # the item table is the recommender's
         save_checkpoint(folder, sd, cfg.to_dict(), kind=kind, task=task, n_items=data.n_items,
@@ -177,8 +170,9 @@ def train_or_load_decoder(task:str, kind:str, rec, rec_name:str, data, # as `fit
                 'epochs': len(log), 'best_epoch': best + 1, 'best_val_loss': float(log.val_loss[best]),
                 'code': decoder_code(), 'data_fingerprint': getattr(data, 'fingerprint', None)}
         save_json(info, folder/'info.json')                                  # written last: marks the run finished
-        info.update(log=log, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
-        return dec, info
+        return dec, {**info, 'log': log, 'folder': str(folder)}
+    return load_or_train(decoder_folder(task, kind, rec, rec_name, data, cfg), f'the {task} {kind} decoder of {rec_name}',
+                         DECODER_FILES, load, train, decoder_code(), getattr(data, 'fingerprint', None), force)
 
 # %% ../nbs/08d_decoders.ipynb #c0fa6eb3
 def decoder_outputs(task:str,       # 'recovery' or 'residual'

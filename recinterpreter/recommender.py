@@ -4,15 +4,15 @@
 
 # %% ../nbs/03_recommender.ipynb #a912f0f2
 from __future__ import annotations
-import math, time, shutil, tempfile, importlib
+import math, time, tempfile, importlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, save_checkpoint, load_checkpoint, cache_root, cache_key,
-                                 save_json, load_json, get_device, CheckpointMismatch, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings, artifact_lock, optimizer_tensors,
-                                 load_optimizer, swap_in, check_loss, length_mask, last_state)
+                                 save_json, load_json, get_device, CheckpointMismatch, code_fingerprint, module_of,
+                                 optimizer_tensors, load_optimizer, swap_in, check_loss, length_mask, last_state,
+                                 load_or_train)
 from .metrics import rank_metrics, summarize
 
 # %% auto #0
@@ -443,24 +443,14 @@ def train_or_load(name:str,                      # registered recommender name, 
         return model, {'val': _summary(evaluate(model, data, 'val')), 'test': _summary(evaluate(model, data, 'test')),
                        'train_s': 0.0, 'log': pd.DataFrame(), 'folder': None}
     cls, mcfg, tcfg = _resolve(name, data, rec_overrides, train_overrides)
-    folder = run_folder(name, data, seed, rec_overrides, train_overrides)
-    # another process sharing the cache trains it once; this one then loads it
-    with artifact_lock(folder, f'{name} on {data.name}'):
-        if force and folder.exists(): shutil.rmtree(folder)
-        seed_everything(seed)
-        model = cls(data.n_items, mcfg).to(dev)
-        # a shipped run of this key
-        twin = None if force else from_shipped(folder, need=('info.json', 'best/model.safetensors'))
-        if (folder / 'info.json').exists():
-            info = load_json(folder / 'info.json')
-            ts, _ = load_checkpoint(folder / 'best', kind=name, dataset=data.name, n_items=data.n_items,
-                                    **mcfg.to_dict())
-            model.load_state_dict(ts)
-            info['log'] = pd.DataFrame(info['log'])
-            info['cached'], info['source'] = True, (f'shipped: {repo_relative(twin)}' if twin else 'cache')
-            return model.freeze(), info
-        # why a cached/shipped run was not used
-        stale = [] if force else stale_siblings(folder, rec_code(cls), getattr(data, 'fingerprint', None))
+    seed_everything(seed)
+    model = cls(data.n_items, mcfg).to(dev)
+    def load(folder):
+        info = load_json(folder / 'info.json')
+        ts, _ = load_checkpoint(folder / 'best', kind=name, dataset=data.name, n_items=data.n_items, **mcfg.to_dict())
+        model.load_state_dict(ts)
+        return model.freeze(), {**info, 'log': pd.DataFrame(info['log']), 'cached': True}
+    def train(folder):
         log = fit(model, data, tcfg, folder, seed=seed, progress=progress)
         model.freeze()
         info = {'name': name, 'val': _summary(evaluate(model, data, 'val')),
@@ -471,8 +461,10 @@ def train_or_load(name:str,                      # registered recommender name, 
                 'code': rec_code(cls), 'data_fingerprint': getattr(data, 'fingerprint', None),
                 'log': log.to_dict(orient='list')}
         save_json(info, folder / 'info.json')
-        return model, {**info, 'log': log, 'cached': False,
-                       'source': 'trained now' + ''.join(f' ({s})' for s in stale[:1])}
+        return model, {**info, 'log': log, 'cached': False}
+    return load_or_train(run_folder(name, data, seed, rec_overrides, train_overrides), f'{name} on {data.name}',
+                         ('info.json', 'best/model.safetensors'), load, train, rec_code(cls),
+                         getattr(data, 'fingerprint', None), force)
 
 # %% ../nbs/03_recommender.ipynb #a92dde45
 def _per_model(overrides:dict|None, name:str) -> dict:

@@ -13,9 +13,9 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 from tqdm.auto import tqdm
 from .core import (Config, seed_everything, cache_root, cache_key, save_json, load_json,
-                                 save_checkpoint, load_checkpoint, IN_TEST, from_shipped, repo_relative,
-                                 code_fingerprint, module_of, stale_siblings, artifact_lock, optimizer_tensors,
-                                 load_optimizer, check_loss, TrainingDiverged, last_state)
+                                 save_checkpoint, load_checkpoint, IN_TEST, code_fingerprint, module_of,
+                                 optimizer_tensors, load_optimizer, check_loss, TrainingDiverged, last_state,
+                                 load_or_train)
 from .llm import embed_dim, llm_identity, count_trainable
 from .adapter import (AdapterConfig, Adapter, build_adapter, save_adapter, load_adapter, rec_identity,
                                     lora_names, lora_parameters, set_active_lora, remove_lora, title_token_ids,
@@ -444,24 +444,19 @@ def train_or_load_adapter(scheme:str,       # 'recovery' or 'residual'
                          ) -> tuple[Adapter, dict]:
     "Train an adapter for `scheme` or load the cached one: `(adapter, info)`; info has the loss log and timings."
     acfg, tcfg = scheme_adapter_cfg(adapter_cfg or AdapterConfig(), scheme, data), train_cfg or TrainConfig()
-    folder = adapter_folder(scheme, rec, rec_name, data, llm, llm_name, acfg, tcfg, seed)
-    with artifact_lock(folder, f'the {scheme} adapter of {rec_name}'):
-        if force and folder.exists(): shutil.rmtree(folder)
-        twin = None if force else from_shipped(folder, need=('info.json', 'log.csv', 'adapter/model.safetensors'))
-        if (folder/'info.json').exists() and (folder/'adapter'/'model.safetensors').exists():
-            ad = load_adapter(folder/'adapter', llm, rec, name=folder.name, scheme=scheme)
-            info = load_json(folder/'info.json')
-            info.update(log=pd.read_csv(folder/'log.csv'), cached=True, folder=str(folder),
-                        source=f'shipped: {repo_relative(twin)}' if twin else 'cache')
-            return ad, info
-        stale = [] if force else stale_siblings(folder, adapter_code(rec), getattr(data, 'fingerprint', None))
+    def load(folder):
+        ad = load_adapter(folder/'adapter', llm, rec, name=folder.name, scheme=scheme)
+        return ad, {**load_json(folder/'info.json'), 'log': pd.read_csv(folder/'log.csv'), 'cached': True,
+                    'folder': str(folder)}
+    def train(folder):
         ad, info = train_adapter(scheme, rec, data, llm, tok, acfg, tcfg, seed, ckpt_dir=folder, lora_name=folder.name,
                                  progress=progress, snapshots=snapshots)
-        info.update(code=adapter_code(rec), data_fingerprint=getattr(data, 'fingerprint', None))
-        # with what made it (for the stale checks)
+        info.update(code=adapter_code(rec), data_fingerprint=getattr(data, 'fingerprint', None))  # for stale checks
         save_json({k: v for k, v in info.items() if k != 'log'}, folder/'info.json')
-        info.update(cached=False, folder=str(folder), source='trained now' + ''.join(f' ({s})' for s in stale[:1]))
-        return ad, info
+        return ad, {**info, 'cached': False, 'folder': str(folder)}
+    return load_or_train(adapter_folder(scheme, rec, rec_name, data, llm, llm_name, acfg, tcfg, seed),
+                         f'the {scheme} adapter of {rec_name}', ('info.json', 'log.csv', 'adapter/model.safetensors'),
+                         load, train, adapter_code(rec), getattr(data, 'fingerprint', None), force)
 
 # %% ../nbs/07_train.ipynb #971264d1
 def plot_loss(log:pd.DataFrame|dict, # a training log (or an info dict holding one)

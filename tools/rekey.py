@@ -186,8 +186,9 @@ def main(argv=None) -> int:
                    capture_output=True)
     try:
         old_fp, new_raw = fingerprints(old_tree, python, raw=False), fingerprints(ROOT, python, raw=True)
-        changed = sorted(m for m in HASHED if new_raw[m] != old_fp[m])
-        print(f'rekey: modules whose code differs from {sha}: {", ".join(changed) or "none"}', flush=True)
+        have = json.loads(ALIASES.read_text()).get('aliases', {}) if ALIASES.exists() else {}
+        changed = sorted(m for m in HASHED if new_raw[m] != old_fp[m] and have.get(m, {}).get(new_raw[m]) != old_fp[m])
+        print(f'rekey: modules whose code {sha} has not been proven to match: {", ".join(changed) or "none"}', flush=True)
         secs = {}
         for side, tree in (('old', old_tree), ('new', ROOT)):
             print(f'rekey: quick eval with the {side} code ({tree}) ...', flush=True)
