@@ -7,7 +7,7 @@ the wall time and peak RSS that `time -v` measured, `make train`'s own per-stage
 how many of the runs it shipped landed on the keys of the committed checkpoints (the same key = the same settings,
 data and code; training is not bit-reproducible across thread counts, so the weights may still differ).
 
-Usage: python bench/make_train_time.py [--dataset ml100k] [--jobs 2] [--rev HEAD] [--workdir /tmp/make-train-bench]
+Usage: python bench/make_train_time.py [--dataset ml100k] [--jobs 2] [--rev HEAD] [--workdir /tmp/make-train-bench] [--beside TEXT]
        python bench/make_train_time.py --summarise WORKDIR   (re-read a finished or interrupted run)
 Takes about 1.5 hours for ml100k on 2 cores; run it on an otherwise quiet machine and say what else ran.
 """
@@ -38,13 +38,16 @@ def stage_seconds(timing:dict) -> dict:
            'make_train_total_s': timing.get('last_run_total_s')}
     return {k: (round(v, 1) if isinstance(v, (int, float)) else None) for k, v in out.items()}
 
+def run_folders(ds_dir:Path) -> dict:
+    "The shipped run folders under `checkpoints/<dataset>/`, as kind -> set of repo-relative paths."
+    pats = {'recommender': 'recommenders/*', 'decoder': 'decoders/*', 'adapter': 'adapters/*/*'}
+    return {k: {f'checkpoints/{ds_dir.name}/{p.relative_to(ds_dir)}' for p in ds_dir.glob(g) if p.is_dir()}
+            for k, g in pats.items()}
+
 def same_keys(shipped:dict, made:dict) -> dict:
-    "Of the runs `made` shipped, how many carry a folder (key) that the committed MANIFEST `shipped` also has, per kind."
-    out = {}
-    for path, info in made.items():
-        k = info.get('kind', 'other'); d = out.setdefault(k, {'made': 0, 'same_key': 0})
-        d['made'] += 1; d['same_key'] += path in shipped
-    return out
+    "Per kind: how many runs the measured `make train` shipped, and how many of them carry a committed run's key."
+    return {k: {'made': len(made.get(k, ())), 'same_key': len(made.get(k, set()) & shipped.get(k, set()))}
+            for k in sorted(set(shipped) | set(made))}
 
 def summarise(work:Path, dataset:str) -> dict:
     "Read a finished (or interrupted) measurement in `work` into one dict."
@@ -52,11 +55,10 @@ def summarise(work:Path, dataset:str) -> dict:
     res = time_v_fields(log)
     man = work/'repo'/'checkpoints'/dataset/'MANIFEST.json'
     made = json.loads(man.read_text()) if man.exists() else {'runs': {}, 'timing': {}}
-    shipped = json.loads((ROOT/'checkpoints'/dataset/'MANIFEST.json').read_text())['runs']
     res.update(stage_seconds(made.get('timing', {})))
     if res['wall_s'] is not None and res['make_train_total_s'] is not None:
         res['install_and_overhead_s'] = round(res['wall_s'] - res['make_train_total_s'], 1)
-    res['runs'] = same_keys(shipped, made.get('runs', {}))
+    res['runs'] = same_keys(run_folders(ROOT/'checkpoints'/dataset), run_folders(work/'repo'/'checkpoints'/dataset))
     meta = work/'meta.json'
     if meta.exists(): res.update(json.loads(meta.read_text()))
     return res
@@ -70,6 +72,7 @@ def main(argv=None) -> dict:
     p.add_argument('--summarise', metavar='WORKDIR', help='only read a measurement made earlier in WORKDIR')
     p.add_argument('--out', default=None, help='JSON output (default bench/make_train_<dataset>.json)')
     p.add_argument('--make-args', default='', help='extra arguments for make (tests: a smaller run)')
+    p.add_argument('--beside', default='', help='what else ran on the machine meanwhile (recorded with the figures)')
     a = p.parse_args(argv)
     out = Path(a.out or ROOT/'bench'/f'make_train_{a.dataset}.json')
     if a.summarise:
@@ -94,6 +97,7 @@ def main(argv=None) -> dict:
         with open(work/'make-train.log', 'w') as log:
             subprocess.run(cmd, cwd=work/'repo', env=env, stdout=log, stderr=subprocess.STDOUT)
         res = summarise(work, a.dataset)
+    if a.beside: res['beside'] = a.beside
     out.write_text(json.dumps(res, indent=1) + '\n')
     print(json.dumps(res, indent=1))
     return res

@@ -58,14 +58,14 @@ def test_make_train_time_summary(tmp_path):
     assert mt.time_v_fields('') == {'wall_s': None, 'peak_rss_mb': None, 'exit_status': None}
     work = tmp_path/'w'; (work/'repo'/'checkpoints'/'ml100k').mkdir(parents=True)
     (work/'time-v.txt').write_text(tv)
-    shipped = json.loads((BENCH.parent/'checkpoints'/'ml100k'/'MANIFEST.json').read_text())['runs']
-    one = next(k for k, v in shipped.items() if v['kind'] == 'recommender')
-    made = {'runs': {one: {'kind': 'recommender'}, 'checkpoints/ml100k/recommenders/x-000000000000': {'kind': 'recommender'},
-                     'checkpoints/ml100k/adapters/residual/y-000000000000': {'kind': 'adapter'}},
-            'timing': {'last_run_recommenders_s': 165.04, 'last_run_decoders_s': 601.0, 'last_run_adapters_s': 4243.0,
-                       'last_run_total_s': 5010.0}}
+    one = next((BENCH.parent/'checkpoints'/'ml100k'/'recommenders').iterdir()).name   # a committed run's folder
+    for run in (f'recommenders/{one}', 'recommenders/x-000000000000', 'adapters/residual/y-000000000000'):
+        (work/'repo'/'checkpoints'/'ml100k'/run).mkdir(parents=True)
+    made = {'runs': {}, 'timing': {'last_run_recommenders_s': 165.04, 'last_run_decoders_s': 601.0,
+                                   'last_run_adapters_s': 4243.0, 'last_run_total_s': 5010.0}}
     (work/'repo'/'checkpoints'/'ml100k'/'MANIFEST.json').write_text(json.dumps(made))
     res = mt.summarise(work, 'ml100k')
     assert res['wall_s'] == 5111.4 and res['recommenders_s'] == 165.0 and res['make_train_total_s'] == 5010.0
     assert res['install_and_overhead_s'] == 101.4
-    assert res['runs'] == {'recommender': {'made': 2, 'same_key': 1}, 'adapter': {'made': 1, 'same_key': 0}}
+    assert res['runs'] == {'adapter': {'made': 1, 'same_key': 0}, 'decoder': {'made': 0, 'same_key': 0},
+                           'recommender': {'made': 2, 'same_key': 1}}
